@@ -1,0 +1,67 @@
+"""The public entry points: :func:`build` a run from a recipe, :func:`load` one from disk."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+from coopkit.engine.checkpoint import read_checkpoint
+from coopkit.engine.run import Run
+from coopkit.engine.rundir import RunDirectory
+from coopkit.errors import CheckpointError
+from coopkit.plugins import PluginHost, default_host
+from coopkit.recipe import Recipe, load_recipe, parse_recipe, resolve_components
+
+
+def build(
+    recipe: str | Path | Recipe,
+    overrides: list[str] | None = None,
+    *,
+    host: PluginHost | None = None,
+) -> Run:
+    """A :class:`Run` from a recipe file, a registered recipe name, or a :class:`Recipe`.
+
+    ``overrides`` are ``KEY=VALUE`` strings with dotted keys, e.g. ``["train.iterations=50"]``.
+    """
+    host = host or default_host()
+    if not isinstance(recipe, Recipe):
+        recipe = load_recipe(recipe, overrides, host.registries.recipes)
+    elif overrides:
+        recipe = parse_recipe(recipe.model_dump(exclude_none=True), recipe.source, overrides)
+    specs = resolve_components(recipe, host.registries)
+    return Run(recipe, specs, host)
+
+
+def _checkpoint_path(path: Path) -> Path:
+    if path.is_dir():
+        latest = RunDirectory(path).latest_checkpoint()
+        if latest is None:
+            raise CheckpointError(f"{path}: no checkpoints in {path / 'checkpoints'}")
+        return latest
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such run directory or checkpoint file")
+    return path
+
+
+def load(
+    path: str | Path, overrides: list[str] | None = None, *, host: PluginHost | None = None
+) -> Run:
+    """A :class:`Run` restored from a run directory (its latest checkpoint) or a checkpoint file.
+
+    The data is not needed to sample from a loaded run; it is read only if training continues.
+    """
+    host = host or default_host()
+    checkpoint = _checkpoint_path(Path(path))
+    _, metadata = read_checkpoint(checkpoint)
+    try:
+        recipe_data = tomllib.loads(metadata["recipe"])
+        data_info = json.loads(metadata["data"])
+    except (KeyError, ValueError) as error:
+        raise CheckpointError(f"{checkpoint}: metadata is incomplete ({error})") from None
+    recipe = parse_recipe(recipe_data, metadata.get("recipe_source", str(checkpoint)), overrides)
+    specs = resolve_components(recipe, host.registries)
+    run_dir = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else None
+    run = Run(recipe, specs, host, data_info=data_info, run_dir=run_dir)
+    run.load_checkpoint(checkpoint)
+    return run

@@ -1,0 +1,25 @@
+"""The four abstractions of cooperative learning, plus the data source."""
+
+from coopkit.core.data import DataParams, DataSource
+from coopkit.core.energy import EnergyModel, EnergyParams
+from coopkit.core.latent import LatentModel, LatentParams
+from coopkit.core.params import Params
+from coopkit.core.sampler import EnergyFn, Sampler, SampleResult, SamplerParams, energy_and_grad
+from coopkit.core.teacher import Teacher, TeacherParams
+
+__all__ = [
+    "DataParams",
+    "DataSource",
+    "EnergyFn",
+    "EnergyModel",
+    "EnergyParams",
+    "LatentModel",
+    "LatentParams",
+    "Params",
+    "SampleResult",
+    "Sampler",
+    "SamplerParams",
+    "Teacher",
+    "TeacherParams",
+    "energy_and_grad",
+]

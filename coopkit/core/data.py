@@ -1,0 +1,47 @@
+"""DataSource — observed examples in a declared layout, scaled as the recipe says."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import torch
+
+from coopkit.core.params import Params
+
+LAYOUTS = {
+    "b c h w": "image",
+    "b c d h w": "voxel",
+    "b c t h w": "video",
+}
+
+
+class DataParams(Params):
+    pass
+
+
+class DataSource(ABC):
+    """A finite, indexable collection of examples; every example has the shape ``shape``.
+
+    ``layout`` names the axes of a batch (einops notation) so that writers and nets know what they
+    hold; values are in ``value_range`` (the paper scales data to [−1, 1]).
+    """
+
+    Params = DataParams
+    layout: str = "b c h w"
+    value_range: tuple[float, float] = (-1.0, 1.0)
+
+    @property
+    @abstractmethod
+    def shape(self) -> tuple[int, ...]:
+        """The shape of one example, without the batch axis."""
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def __getitem__(self, index: int) -> torch.Tensor:
+        """One example, a float tensor of shape ``shape``."""
+
+    def batch(self, indices: torch.Tensor) -> torch.Tensor:
+        """The examples at ``indices`` stacked into a batch (sources may override for speed)."""
+        return torch.stack([self[int(i)] for i in indices])

@@ -1,0 +1,59 @@
+"""Teacher — how the descriptor's revision teaches the generator (Steps G1 and G2)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import torch
+from pydantic import Field
+
+from coopkit.core.latent import LatentModel
+from coopkit.core.params import Params
+
+
+class TeacherParams(Params):
+    generator_steps: int = Field(
+        1, ge=1, description="how many G2 updates per iteration (lets the generator catch up)"
+    )
+
+
+class Teacher(ABC):
+    """Step G1 infers the latents X that explain the revised examples Ỹ; Step G2 regresses g(X)
+    onto Ỹ."""
+
+    Params = TeacherParams
+
+    def __init__(self, params: TeacherParams):
+        self.params = params
+
+    @abstractmethod
+    def infer(
+        self,
+        generator: LatentModel,
+        x_start: torch.Tensor,
+        y: torch.Tensor,
+        rng: torch.Generator | None = None,
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Step G1: the latents to regress from, starting at ``x_start`` (X̂ in CoopNets)."""
+
+    @property
+    def infers_latents(self) -> bool:
+        """Whether Step G1 moves the latents at all (Algorithm G needs it to)."""
+        return True
+
+    def reconstruct(
+        self,
+        generator: LatentModel,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+    ) -> float:
+        """Step G2: ``generator_steps`` gradient steps on Σ||Ỹ − g(X)||²/(2σ²) averaged over
+        chains. Returns the loss of the last step."""
+        x, y = x.detach(), y.detach()
+        for _ in range(self.params.generator_steps):
+            optimizer.zero_grad(set_to_none=True)
+            loss = generator.reconstruction_loss(x, y)
+            loss.backward()
+            optimizer.step()
+        return float(loss.detach())

@@ -1,0 +1,49 @@
+"""What the three training algorithms share: the parts they work on and their interface."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import torch
+
+from coopkit.core import EnergyModel, LatentModel, Sampler, Teacher
+from coopkit.recipe import TrainSection
+
+
+@dataclass
+class Parts:
+    """The components of one run, as the algorithms see them."""
+
+    descriptor: EnergyModel | None
+    generator: LatentModel | None
+    sampler: Sampler | None
+    teacher: Teacher | None
+    descriptor_optimizer: torch.optim.Optimizer | None
+    generator_optimizer: torch.optim.Optimizer | None
+    train: TrainSection
+    shape: tuple[int, ...]
+    device: torch.device
+    rng: torch.Generator  # every random draw of the algorithm comes from here
+
+
+class Algorithm(ABC):
+    """One learning iteration at a time; keeps the latest synthesis stages for sample grids."""
+
+    def __init__(self, parts: Parts, dataset_size: int):
+        self.parts = parts
+
+    @abstractmethod
+    def step(self, observed: torch.Tensor, indices: torch.Tensor) -> dict[str, float]:
+        """One iteration on a batch of observed examples; returns its metrics."""
+
+    @abstractmethod
+    def stages(self) -> dict[str, torch.Tensor]:
+        """The latest synthesized examples by stage: S1 draft, S2 revision, S3 reconstruction."""
+
+    def state(self) -> dict[str, torch.Tensor]:
+        """Tensors that must survive a checkpoint (persistent chains, latents)."""
+        return {}
+
+    def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`state` returned."""

@@ -1,0 +1,65 @@
+"""Algorithm D — the descriptor learned alone. Step D1 starts from noise, from observed data
+(contrastive divergence) or from a persistent buffer (persistent contrastive divergence)."""
+
+from __future__ import annotations
+
+import torch
+
+from coopkit.engine.algorithm import Algorithm, Parts
+from coopkit.engine.steps import PhaseTimer, density_shift
+
+
+class AlgorithmD(Algorithm):
+    def __init__(self, parts: Parts, dataset_size: int):
+        super().__init__(parts, dataset_size)
+        self.chain_init = parts.train.resolved_chain_init
+        self.buffer: torch.Tensor | None = None
+        self._start: torch.Tensor | None = None
+        self._revision: torch.Tensor | None = None
+
+    def _noise(self, n: int) -> torch.Tensor:
+        return self.parts.descriptor.sample_reference(n, self.parts.shape, self.parts.rng)
+
+    def _chain_start(self, observed: torch.Tensor) -> torch.Tensor:
+        p = self.parts
+        n = p.train.chains
+        if self.chain_init == "data":
+            picks = torch.randint(len(observed), (n,), generator=p.rng, device=p.device)
+            return observed[picks]
+        if self.chain_init == "persistent":
+            if self.buffer is None:
+                self.buffer = self._noise(n)
+            restart = torch.rand(n, generator=p.rng, device=p.device) < p.train.persistent_reinit
+            restart = restart.view(n, *([1] * len(p.shape)))
+            return torch.where(restart, self._noise(n), self.buffer)
+        return self._noise(n)
+
+    def step(self, observed: torch.Tensor, indices: torch.Tensor) -> dict[str, float]:
+        p = self.parts
+        timer = PhaseTimer(p.device)
+        with timer("D1"):  # Langevin revision from the chosen start
+            start = self._chain_start(observed)
+            revision = p.sampler.run(p.descriptor.energy, start, p.rng)
+            revised = revision.x.detach()
+        with timer("D2"):  # density shifting
+            stats = density_shift(p.descriptor, p.descriptor_optimizer, observed, revised)
+        if self.chain_init == "persistent":
+            self.buffer = revised
+        self._start, self._revision = start, revised
+        return {
+            **stats,
+            **{f"revision_{k}": v for k, v in revision.stats.items()},
+            **timer.seconds,
+        }
+
+    def stages(self) -> dict[str, torch.Tensor]:
+        if self._start is None:
+            return {}
+        return {"S1": self._start, "S2": self._revision}
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {"buffer": self.buffer} if self.buffer is not None else {}
+
+    def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        if "buffer" in tensors:
+            self.buffer = tensors["buffer"].to(self.parts.device)

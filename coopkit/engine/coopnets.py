@@ -1,0 +1,68 @@
+"""Algorithm 3 — cooperative learning of the descriptor and the generator (CoopNets)."""
+
+from __future__ import annotations
+
+import torch
+from einops import reduce
+
+from coopkit.engine.algorithm import Algorithm
+from coopkit.engine.steps import PhaseTimer, batch_norm_stats_frozen, density_shift
+
+
+class CoopNets(Algorithm):
+    """G0 → D1 → G1 → D2 → G2, with ñ = ``train.chains`` chains independent of the batch size."""
+
+    _draft: torch.Tensor | None = None
+    _revision: torch.Tensor | None = None
+    _latents: torch.Tensor | None = None
+
+    def step(self, observed: torch.Tensor, indices: torch.Tensor) -> dict[str, float]:
+        p = self.parts
+        timer = PhaseTimer(p.device)
+        p.generator.train()
+
+        with timer("G0"):  # initial generation: X̂ ~ N(0, I), Ŷ = g(X̂; α) (+ ε)
+            with torch.no_grad():
+                x_draft, y_draft = p.generator.sample(
+                    p.train.chains, p.rng, noise=p.train.draft_noise
+                )
+
+        with timer("D1"):  # Langevin revision of the drafts under the descriptor
+            revision = p.sampler.run(p.descriptor.energy, y_draft, p.rng)
+            y_revised = revision.x.detach()
+
+        with timer("G1"):  # latents that explain the revision: X̂ itself, or inferred from it
+            x_taught, inference_stats = p.teacher.infer(p.generator, x_draft, y_revised, p.rng)
+
+        with timer("D2"):  # density shifting: observed up, revised down
+            descriptor_stats = density_shift(
+                p.descriptor, p.descriptor_optimizer, observed, y_revised
+            )
+
+        with timer("G2"):  # reconstruction: g(X) regressed onto the revision (MCMC teaching)
+            generator_loss = p.teacher.reconstruct(
+                p.generator, x_taught, y_revised, p.generator_optimizer
+            )
+
+        self._draft, self._revision, self._latents = y_draft, y_revised, x_taught
+        with torch.no_grad():
+            f_draft = float(p.descriptor.score(y_draft).mean())
+        displacement = reduce((y_revised - y_draft).abs(), "b ... -> b", "mean").mean()
+        return {
+            **descriptor_stats,
+            "generator_loss": generator_loss,
+            "f_draft": f_draft,
+            "revision_displacement": float(displacement),
+            **{f"revision_{k}": v for k, v in revision.stats.items() if k != "displacement"},
+            **inference_stats,
+            **timer.seconds,
+        }
+
+    def stages(self) -> dict[str, torch.Tensor]:
+        if self._draft is None:
+            return {}
+        generator = self.parts.generator
+        with torch.no_grad(), batch_norm_stats_frozen(generator):
+            generator.train()
+            reconstruction = generator(self._latents)
+        return {"S1": self._draft, "S2": self._revision, "S3": reconstruction}

@@ -1,0 +1,21 @@
+"""The run's device, from the recipe (``train.device``); nets and loops never choose one."""
+
+from __future__ import annotations
+
+import torch
+
+from coopkit.errors import UserError
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"train.device = {name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(
+            f"train.device = {name!r} but this machine has no CUDA device; use train.device=cpu (or auto)"
+        )
+    return device

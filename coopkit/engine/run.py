@@ -1,0 +1,294 @@
+"""Run — one experiment: its components, optimizers, randomness, training loop and outputs."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+import torch
+
+import coopkit
+from coopkit.core import DataSource, EnergyModel, LatentModel, Sampler, Teacher
+from coopkit.engine.algorithm import Algorithm, Parts
+from coopkit.engine.algorithm_d import AlgorithmD
+from coopkit.engine.algorithm_g import AlgorithmG
+from coopkit.engine.checkpoint import (
+    checkpoint_name,
+    flatten_optimizer,
+    read_checkpoint,
+    unflatten_optimizer,
+    write_checkpoint,
+)
+from coopkit.engine.coopnets import CoopNets
+from coopkit.engine.device import resolve_device
+from coopkit.engine.progress import TrainingProgress
+from coopkit.engine.report import write_report
+from coopkit.engine.rundir import RunDirectory
+from coopkit.errors import CheckpointError, UserError
+from coopkit.media import write_samples
+from coopkit.plugins import PluginHost
+from coopkit.recipe import ComponentSpec, Recipe, resolved_dict
+
+ALGORITHMS: dict[str, type[Algorithm]] = {
+    "coopnets": CoopNets,
+    "descriptor": AlgorithmD,
+    "generator": AlgorithmG,
+}
+
+
+class Run:
+    """Built by :func:`coopkit.build` or :func:`coopkit.load`; train it with :meth:`fit`."""
+
+    def __init__(
+        self,
+        recipe: Recipe,
+        specs: dict[str, ComponentSpec],
+        host: PluginHost,
+        *,
+        data_info: dict[str, Any] | None = None,
+        run_dir: Path | None = None,
+    ):
+        self.recipe = recipe
+        self.specs = specs
+        self.host = host
+        self.device = resolve_device(recipe.train.device)
+        self.directory = RunDirectory(run_dir or recipe.run_dir)
+        self.iteration = 0
+        self._data: DataSource | None = None
+        if data_info is None:  # a new run: the data source tells the shape
+            self._data = specs["data"].build()
+            data_info = {
+                "shape": list(self._data.shape),
+                "layout": self._data.layout,
+                "value_range": list(self._data.value_range),
+                "size": len(self._data),
+            }
+        self.data_info = data_info
+        self.shape = tuple(data_info["shape"])
+        self.layout = data_info["layout"]
+        self.value_range = tuple(data_info["value_range"])
+
+        torch.manual_seed(recipe.seed)  # weight initialisation
+        self.descriptor: EnergyModel | None = self._build("descriptor", shape=self.shape)
+        self.generator: LatentModel | None = self._build("generator", shape=self.shape)
+        self.sampler: Sampler | None = self._build("sampler")
+        self.teacher: Teacher | None = self._build("teacher")
+        train = recipe.train
+        self.descriptor_optimizer = self._adam(self.descriptor, train.descriptor_lr)
+        self.generator_optimizer = self._adam(self.generator, train.generator_lr)
+        self.data_rng = torch.Generator().manual_seed(recipe.seed)
+        self.rng = torch.Generator(self.device).manual_seed(recipe.seed + 1)
+        parts = Parts(
+            self.descriptor,
+            self.generator,
+            self.sampler,
+            self.teacher,
+            self.descriptor_optimizer,
+            self.generator_optimizer,
+            train,
+            self.shape,
+            self.device,
+            self.rng,
+        )
+        self.algorithm = ALGORITHMS[train.algorithm](parts, int(data_info["size"]))
+
+    # ------------------------------------------------------------------ construction
+
+    def _build(self, section: str, **context: Any) -> Any:
+        spec = self.specs.get(section)
+        if spec is None:
+            return None
+        component = spec.build(**context)
+        return component.to(self.device) if isinstance(component, torch.nn.Module) else component
+
+    def _adam(self, model: torch.nn.Module | None, lr: float) -> torch.optim.Optimizer | None:
+        if model is None:
+            return None
+        return torch.optim.Adam(model.parameters(), lr=lr, betas=(self.recipe.train.beta1, 0.999))
+
+    @property
+    def data(self) -> DataSource:
+        if self._data is None:
+            self._data = self.specs["data"].build()
+        return self._data
+
+    @property
+    def resolved_recipe(self) -> dict[str, Any]:
+        resolved = resolved_dict(self.recipe, self.specs)
+        resolved["output"]["dir"] = str(self.directory.path)
+        return resolved
+
+    @property
+    def recipe_toml(self) -> str:
+        return tomli_w.dumps(self.resolved_recipe)
+
+    # ------------------------------------------------------------------ training
+
+    def fit(self, *, progress: bool = True, resume: bool = False) -> Run:
+        """Trains until ``train.iterations``, writing metrics, samples and checkpoints.
+
+        With ``resume=True`` it continues from the run directory's latest checkpoint (if any).
+        """
+        directory = self.directory
+        if resume and (latest := directory.latest_checkpoint()) is not None:
+            self.load_checkpoint(latest)
+        directory.claim(resume=resume or self.iteration > 0)
+        directory.truncate_metrics(self.iteration)
+        directory.write_recipe(self.recipe_toml)
+        data = self.data
+        train, output = self.recipe.train, self.recipe.output
+        if self.iteration == 0:
+            observed = data.batch(torch.arange(min(len(data), 16)))
+            write_samples(observed, directory.samples / "observed", self.layout, self.value_range)
+        self.host.call_event("coopkit_run_start", run=self)
+        started, interrupted = time.perf_counter(), True
+        title = Path(self.recipe.source).stem
+        try:
+            with TrainingProgress(train.iterations, self.iteration, title, progress) as bar:
+                while self.iteration < train.iterations:
+                    metrics = self._iterate(data)
+                    bar.advance(metrics)
+                    last = self.iteration == train.iterations
+                    if self.iteration % output.sample_every == 0 or last:
+                        self.write_stage_samples()
+                    if self.iteration % output.checkpoint_every == 0 or last:
+                        self.save(directory.path)
+                        directory.prune_checkpoints(output.keep_checkpoints)
+            interrupted = False
+        finally:
+            self.host.call_event("coopkit_run_end", run=self, interrupted=interrupted)
+            if directory.path.exists():
+                write_report(
+                    directory, self.recipe_toml, self.recipe.description, time.perf_counter() - started
+                )
+        return self
+
+    def _iterate(self, data: DataSource) -> dict[str, Any]:
+        started = time.perf_counter()
+        batch_size = self.recipe.train.batch_size
+        indices = torch.randint(len(data), (batch_size,), generator=self.data_rng)
+        observed = data.batch(indices).to(self.device)
+        metrics = self.algorithm.step(observed, indices)
+        self.iteration += 1
+        metrics = {"iteration": self.iteration, **metrics, "seconds": time.perf_counter() - started}
+        self.directory.log(metrics)
+        self.host.call_event("coopkit_log_step", run=self, iteration=self.iteration, metrics=metrics)
+        return metrics
+
+    def write_stage_samples(self) -> list[Path]:
+        written = []
+        for stage, batch in self.algorithm.stages().items():
+            stem = self.directory.sample_stem(self.iteration, stage)
+            written += write_samples(batch, stem, self.layout, self.value_range)
+        return written
+
+    # ------------------------------------------------------------------ synthesis
+
+    def _seeded(self, seed: int | None) -> torch.Generator:
+        if seed is None:
+            return self.rng
+        return torch.Generator(self.device).manual_seed(seed)
+
+    @torch.no_grad()
+    def generate(self, n: int, *, seed: int | None = None) -> torch.Tensor:
+        """n examples from the generator alone: g(X), X ~ N(0, I) (batch-norm in eval mode, so an
+        example does not depend on how many are drawn together)."""
+        if self.generator is None:
+            raise UserError("this run has no generator (algorithm = 'descriptor'); use sample()")
+        self.generator.eval()
+        x = self.generator.sample_latent(n, self._seeded(seed))
+        return self.generator(x)
+
+    def sample(self, n: int, *, seed: int | None = None, steps: int | None = None) -> torch.Tensor:
+        """n examples synthesized as the paper does: the generator's draft revised by the
+        descriptor's MCMC (S2). Without a generator, chains start from the reference p0; without a
+        descriptor, this is :meth:`generate`."""
+        rng = self._seeded(seed)
+        if self.descriptor is None:
+            return self.generate(n, seed=seed)
+        if self.generator is not None:
+            self.generator.eval()
+            with torch.no_grad():
+                start = self.generator(self.generator.sample_latent(n, rng))
+        else:
+            start = self.descriptor.sample_reference(n, self.shape, rng)
+        sampler = self.sampler
+        if steps is not None:
+            sampler = type(sampler)(sampler.params.model_copy(update={"steps": steps}))
+        return sampler.run(self.descriptor.energy, start, rng).x
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors: dict[str, torch.Tensor] = {}
+        optimizer_meta: dict[str, Any] = {}
+        for name in ("descriptor", "generator"):
+            model = getattr(self, name)
+            if model is None:
+                continue
+            tensors.update({f"{name}.{k}": v for k, v in model.state_dict().items()})
+            optimizer_tensors, meta = flatten_optimizer(
+                f"optimizer.{name}", getattr(self, f"{name}_optimizer").state_dict()
+            )
+            tensors.update(optimizer_tensors)
+            optimizer_meta[name] = meta
+        tensors.update({f"algorithm.{k}": v for k, v in self.algorithm.state().items()})
+        tensors["rng.data"] = self.data_rng.get_state()
+        tensors["rng.engine"] = self.rng.get_state()
+        tensors["rng.torch"] = torch.get_rng_state()
+        metadata = {
+            "iteration": self.iteration,
+            "recipe": self.recipe_toml,
+            "recipe_source": self.recipe.source,
+            "coopkit_version": coopkit.__version__,
+            "plugins": self.host.versions(),
+            "data": self.data_info,
+            "optimizers": optimizer_meta,
+            "torch_version": torch.__version__,
+        }
+        return tensors, metadata
+
+    def save(self, path: str | Path) -> Path:
+        """Writes a checkpoint: into ``<path>/checkpoints/`` for a run directory, or to ``path``
+        itself when it ends in ``.safetensors``. Returns the file written."""
+        path = Path(path)
+        if path.suffix != ".safetensors":
+            directory = RunDirectory(path)
+            directory.path.mkdir(parents=True, exist_ok=True)
+            if not directory.recipe.exists():
+                directory.write_recipe(self.recipe_toml)
+            path = directory.checkpoints / checkpoint_name(self.iteration)
+        tensors, metadata = self.state_tensors()
+        write_checkpoint(path, tensors, metadata)
+        return path
+
+    def load_checkpoint(self, path: Path) -> None:
+        tensors, metadata = read_checkpoint(Path(path))
+        try:
+            optimizer_meta = json.loads(metadata["optimizers"])
+            for name in ("descriptor", "generator"):
+                model = getattr(self, name)
+                if model is None:
+                    continue
+                prefix = f"{name}."
+                model.load_state_dict(
+                    {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+                )
+                getattr(self, f"{name}_optimizer").load_state_dict(
+                    unflatten_optimizer(f"optimizer.{name}", tensors, optimizer_meta[name])
+                )
+            self.algorithm.load_state(
+                {k.removeprefix("algorithm."): v for k, v in tensors.items() if k.startswith("algorithm.")}
+            )
+            self.data_rng.set_state(tensors["rng.data"])
+            self.rng.set_state(tensors["rng.engine"])
+            torch.set_rng_state(tensors["rng.torch"])
+            self.iteration = int(metadata["iteration"])
+        except (KeyError, RuntimeError, ValueError) as error:
+            raise CheckpointError(
+                f"{path}: does not match this recipe's components ({error}). Was the recipe "
+                "changed (net sizes, algorithm) since the checkpoint was written?"
+            ) from None

@@ -1,0 +1,65 @@
+"""Pieces shared by the three algorithms: Step D2 and per-phase timing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from coopkit.core.energy import EnergyModel
+
+
+def density_shift(
+    descriptor: EnergyModel,
+    optimizer: torch.optim.Optimizer,
+    observed: torch.Tensor,
+    synthesized: torch.Tensor,
+) -> dict[str, float]:
+    """Step D2: one optimizer step on mean f(synthesized) − mean f(observed) (ascent of eq. 8)."""
+    optimizer.zero_grad(set_to_none=True)
+    f_observed = descriptor.score(observed).mean()
+    f_synthesized = descriptor.score(synthesized.detach()).mean()
+    loss = f_synthesized - f_observed
+    loss.backward()
+    optimizer.step()
+    return {
+        "descriptor_loss": float(loss.detach()),
+        "f_observed": float(f_observed.detach()),
+        "f_revised": float(f_synthesized.detach()),
+    }
+
+
+class PhaseTimer:
+    """Wall seconds per named phase (synchronising CUDA so the numbers are honest)."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self.seconds[f"seconds_{phase}"] = time.perf_counter() - start
+
+
+@contextmanager
+def batch_norm_stats_frozen(module: nn.Module) -> Iterator[None]:
+    """Forward passes inside use batch statistics (train mode) without moving the running ones,
+    so that looking at the generator (e.g. writing S3) never changes training."""
+    norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [(m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None) for m in norms]
+    for m in norms:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, (momentum, tracked) in zip(norms, saved, strict=True):
+            m.momentum = momentum
+            if tracked is not None:
+                m.num_batches_tracked.copy_(tracked)

@@ -1,0 +1,38 @@
+"""Sample writers by data layout. Images (``b c h w``) become one PNG grid."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torchvision.utils import make_grid
+
+
+def image_grid(batch: torch.Tensor, value_range: tuple[float, float], columns: int | None = None) -> Image.Image:
+    """A ``b c h w`` batch as one PIL image, tiles in rows of ``columns``."""
+    low, high = value_range
+    scaled = ((batch.detach().float().cpu() - low) / (high - low)).clamp(0, 1)
+    columns = columns or math.ceil(math.sqrt(len(scaled)))
+    grid = make_grid(scaled, nrow=columns, padding=2, pad_value=1.0)
+    return Image.fromarray(grid.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy())
+
+
+def write_image_grid(batch: torch.Tensor, stem: Path, value_range: tuple[float, float]) -> list[Path]:
+    path = stem.with_suffix(".png")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image_grid(batch, value_range).save(path)
+    return [path]
+
+
+WRITERS = {"b c h w": write_image_grid}
+
+
+def write_samples(
+    batch: torch.Tensor, stem: Path, layout: str, value_range: tuple[float, float] = (-1.0, 1.0)
+) -> list[Path]:
+    """Writes a batch for people to look at; returns the files written (none for a layout that no
+    writer knows yet)."""
+    writer = WRITERS.get(layout)
+    return writer(batch, Path(stem), value_range) if writer else []

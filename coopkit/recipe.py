@@ -1,0 +1,351 @@
+"""Recipes: TOML → pydantic, validated in two phases.
+
+Phase 1 (:func:`parse_recipe`) checks the structure — sections, types, the ``[train]`` and
+``[output]`` fields — without importing torch or any plugin. Phase 2 (:func:`resolve_components`)
+looks each component section's ``name`` up in its registry and validates the remaining keys against
+that component's ``Params``. Both phases report every problem at once, each with a dotted location,
+as a :class:`coopkit.errors.RecipeError` naming the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from coopkit.errors import RecipeError, UnknownComponentError
+
+SCHEMA_VERSION = 1
+
+# recipe section -> registry kind
+COMPONENT_SECTIONS: dict[str, str] = {
+    "data": "datasets",
+    "descriptor": "energy_models",
+    "generator": "latent_models",
+    "sampler": "samplers",
+    "teacher": "teachers",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ComponentSection(BaseModel):
+    """``name`` picks the component; every other key is one of its parameters (checked in phase 2)."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str = Field(description="registered component name")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class TrainSection(_Strict):
+    algorithm: Literal["coopnets", "descriptor", "generator"] = Field(
+        "coopnets",
+        description="coopnets (Algorithm 3), descriptor (Algorithm D) or generator (Algorithm G)",
+    )
+    iterations: int = Field(100, ge=1, description="learning iterations T")
+    chains: int = Field(1, ge=1, description="ñ, parallel MCMC chains (synthesized examples)")
+    batch_size: int = Field(1, ge=1, description="n, observed examples per iteration")
+    descriptor_lr: float = Field(0.01, gt=0, description="Adam learning rate of the descriptor")
+    generator_lr: float = Field(1e-4, gt=0, description="Adam learning rate of the generator")
+    beta1: float = Field(0.5, ge=0, lt=1, description="Adam β1 (0.5 throughout the paper)")
+    chain_init: Literal["generator", "noise", "data", "persistent"] | None = Field(
+        None,
+        description="where Step D1 starts: generator draft (CoopNets), noise from p0, observed "
+        "data (CD) or a persistent buffer (PCD); default: generator for coopnets, noise otherwise",
+    )
+    persistent_reinit: float = Field(
+        0.05, ge=0, le=1, description="PCD: probability that a buffer chain restarts from noise"
+    )
+    draft_noise: bool = Field(
+        False,
+        description="G0 adds ε ~ N(0, σ²I) to g(X̂) as the paper writes it; the authors' "
+        "releases draft the mean g(X̂) (default)",
+    )
+    device: str = Field("auto", description="auto, cpu, cuda, cuda:1, ...")
+
+    @model_validator(mode="after")
+    def _chain_init_matches_algorithm(self) -> TrainSection:
+        if self.algorithm == "coopnets" and self.chain_init not in (None, "generator"):
+            raise ValueError(
+                f"chain_init = {self.chain_init!r} is for algorithm = 'descriptor'; CoopNets "
+                "always starts Step D1 from the generator's draft (remove chain_init)"
+            )
+        if self.algorithm == "descriptor" and self.chain_init == "generator":
+            raise ValueError(
+                "chain_init = 'generator' needs a generator; use algorithm = 'coopnets' or "
+                "chain_init = 'noise' | 'data' | 'persistent'"
+            )
+        return self
+
+    @property
+    def resolved_chain_init(self) -> str:
+        if self.chain_init is not None:
+            return self.chain_init
+        return "generator" if self.algorithm == "coopnets" else "noise"
+
+
+class OutputSection(_Strict):
+    dir: str | None = Field(None, description="run directory; default runs/<recipe file stem>")
+    sample_every: int = Field(20, ge=1, description="write S1/S2/S3 sample grids every N iterations")
+    checkpoint_every: int = Field(100, ge=1, description="write a checkpoint every N iterations")
+    keep_checkpoints: int = Field(3, ge=1, description="how many recent checkpoints to keep")
+
+
+NEEDED_SECTIONS: dict[str, tuple[str, ...]] = {
+    "coopnets": ("data", "descriptor", "generator", "sampler"),
+    "descriptor": ("data", "descriptor", "sampler"),
+    "generator": ("data", "generator", "teacher"),
+}
+
+
+class Recipe(_Strict):
+    """A whole experiment: data, the two models, the sampler, the teacher, training and output."""
+
+    schema_version: Literal[1] = Field(description="recipe format version (1)")
+    description: str = ""
+    seed: int = 0
+    data: ComponentSection
+    descriptor: ComponentSection | None = None
+    generator: ComponentSection | None = None
+    sampler: ComponentSection | None = None
+    teacher: ComponentSection = Field(
+        default_factory=lambda: ComponentSection(name="mcmc-teaching")
+    )
+    train: TrainSection = Field(default_factory=TrainSection)
+    output: OutputSection = Field(default_factory=OutputSection)
+
+    _source: str = PrivateAttr("<recipe>")
+
+    @model_validator(mode="after")
+    def _sections_for_algorithm(self) -> Recipe:
+        missing = [s for s in NEEDED_SECTIONS[self.train.algorithm] if getattr(self, s) is None]
+        if missing:
+            raise ValueError(
+                f"algorithm {self.train.algorithm!r} needs section(s) "
+                + ", ".join(f"[{s}]" for s in missing)
+            )
+        return self
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def stem(self) -> str:
+        return Path(self._source).stem if self._source.endswith(".toml") else "run"
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output.dir) if self.output.dir else Path("runs") / self.stem
+
+    def component_sections(self) -> dict[str, ComponentSection]:
+        """The component sections this recipe's algorithm uses."""
+        used = NEEDED_SECTIONS[self.train.algorithm]
+        sections = {s: getattr(self, s) for s in COMPONENT_SECTIONS if s in used}
+        if self.train.algorithm == "coopnets":
+            sections["teacher"] = self.teacher
+        return sections
+
+
+# --------------------------------------------------------------------------------------------
+# phase 1
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def _describe(error: dict[str, Any], model: type[BaseModel] | None) -> str:
+    kind, message = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        field = str(error["loc"][-1])
+        known = sorted(_fields_at(model, error["loc"][:-1]))
+        close = difflib.get_close_matches(field, known, n=1, cutoff=0.5)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return f"unknown field — {hint}known fields: {', '.join(known)}"
+    if kind == "missing":
+        return "required field is missing"
+    if "input" in error and kind not in {"value_error", "assertion_error"}:
+        return f"{message} (got {error['input']!r})"
+    return message.removeprefix("Value error, ")
+
+
+def _fields_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
+    """The field names allowed at a location of a (nested) pydantic model."""
+    for part in loc:
+        if model is None or part not in model.model_fields:
+            return []
+        annotation = model.model_fields[part].annotation
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        model = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+    return list(model.model_fields) if model is not None else []
+
+
+def validation_problems(
+    error: ValidationError, model: type[BaseModel], prefix: tuple[str, ...] = ()
+) -> list[tuple[str, str]]:
+    return [
+        (_location(prefix + tuple(e["loc"])), _describe(e, model)) for e in error.errors()
+    ]
+
+
+def parse_overrides(overrides: list[str] | None, source: str = "overrides") -> dict[str, Any]:
+    """``["train.iterations=10", "sampler.step_size=0.01"]`` → nested dict. Values are read as TOML
+    (numbers, booleans, quoted strings, lists); anything else is taken as a plain string."""
+    tree: dict[str, Any] = {}
+    problems = []
+    for item in overrides or []:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            problems.append((item, "an override is KEY=VALUE, e.g. train.iterations=10"))
+            continue
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        node = tree
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                problems.append((key, f"{part!r} is a value, not a section"))
+                break
+        else:
+            node[leaf] = value
+    if problems:
+        raise RecipeError(source, problems)
+    return tree
+
+
+def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise RecipeError(str(path), [("(file)", "no such file")]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise RecipeError(str(path), [("(syntax)", f"not valid TOML: {error}")]) from None
+
+
+def parse_recipe(
+    data: dict[str, Any], source: str = "<recipe>", overrides: list[str] | None = None
+) -> Recipe:
+    """Phase 1: structure only (no torch, no plugins)."""
+    data = merge(data, parse_overrides(overrides, source))
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as error:
+        raise RecipeError(source, validation_problems(error, Recipe)) from None
+    recipe._source = source
+    return recipe
+
+
+def locate_recipe(recipe: str | Path, recipes_registry: Any | None = None) -> Path:
+    """A path to a TOML file, or the name of a registered recipe."""
+    path = Path(recipe)
+    if path.is_file():
+        return path
+    if recipes_registry is not None and str(recipe) in recipes_registry:
+        return Path(recipes_registry.get(str(recipe)).target)
+    if path.suffix == ".toml" or "/" in str(recipe) or recipes_registry is None:
+        raise RecipeError(str(recipe), [("(file)", "no such recipe file")])
+    raise UnknownComponentError(
+        f"{recipe!r} is neither a recipe file nor a registered recipe: "
+        + recipes_registry.unknown_message(str(recipe)).removeprefix("unknown recipe ")
+    )
+
+
+def load_recipe(
+    recipe: str | Path, overrides: list[str] | None = None, recipes_registry: Any | None = None
+) -> Recipe:
+    path = locate_recipe(recipe, recipes_registry)
+    return parse_recipe(read_toml(path), str(path), overrides)
+
+
+# --------------------------------------------------------------------------------------------
+# phase 2
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """A recipe section resolved against its registry: the target and its validated params."""
+
+    section: str
+    name: str
+    target: Any
+    params: Any
+    plugin: str
+
+    def build(self, **context: Any) -> Any:
+        return self.target(self.params, **context)
+
+
+def resolve_components(recipe: Recipe, registries: Any) -> dict[str, ComponentSpec]:
+    """Phase 2: each section's name against its registry, its parameters against ``Params``."""
+    problems: list[tuple[str, str]] = []
+    specs: dict[str, ComponentSpec] = {}
+    for section, block in recipe.component_sections().items():
+        registry = registries[COMPONENT_SECTIONS[section]]
+        try:
+            entry = registry.get(block.name)
+            target = entry.load()
+        except Exception as error:
+            problems.append((f"{section}.name", str(error)))
+            continue
+        params_model = getattr(target, "Params", None)
+        if params_model is None:
+            problems.append((f"{section}.name", f"{entry.target} declares no Params model"))
+            continue
+        try:
+            params = params_model.model_validate(block.params)
+        except ValidationError as error:
+            problems.extend(validation_problems(error, params_model, (section,)))
+            continue
+        specs[section] = ComponentSpec(section, block.name, target, params, entry.plugin)
+    teacher = specs.get("teacher")
+    if recipe.train.algorithm == "generator" and teacher is not None:
+        if not teacher.build().infers_latents:
+            problems.append(
+                (
+                    "teacher.name",
+                    f"Algorithm G needs latent inference (Step G1) but {teacher.name!r} keeps "
+                    "the latents fixed; use teacher.name = 'langevin-inference'",
+                )
+            )
+    if problems:
+        raise RecipeError(recipe.source, problems)
+    return specs
+
+
+def resolved_dict(recipe: Recipe, specs: dict[str, ComponentSpec]) -> dict[str, Any]:
+    """The recipe with every default filled in, as plain TOML-ready data."""
+    data = recipe.model_dump(mode="json", exclude_none=True)
+    for section, spec in specs.items():
+        data[section] = {"name": spec.name, **spec.params.model_dump(mode="json")}
+    for section in COMPONENT_SECTIONS:
+        if section not in specs:
+            data.pop(section, None)
+    data["output"]["dir"] = str(recipe.run_dir)
+    return data

@@ -1,0 +1,1 @@
+"""Built-in MCMC samplers (registered through coopkit's own entry point)."""

@@ -1,0 +1,1 @@
+"""Built-in teachers (registered through coopkit's own entry point)."""

@@ -1,0 +1,102 @@
+"""The texture nets of the paper's experiment 1, sized from the recipe.
+
+Descriptor: a stationary bottom-up ConvNet (convolution + ReLU); its last feature map is summed
+over all positions, so f is a sum of local scores and the model is stationary. Generator: a latent
+map up-sampled by stride-2 5×5 deconvolutions with batch norm and ReLU, tanh at the bottom.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from torch import nn
+
+from coopkit.core import EnergyModel, EnergyParams, LatentModel, LatentParams
+
+ACTIVATIONS = {"relu": lambda: nn.ReLU(), "leaky_relu": lambda: nn.LeakyReLU(0.2)}
+
+
+def init_normal(module: nn.Module, std: float) -> None:
+    """Weights ~ N(0, std²), biases 0 (the paper initialises everything from N(0, 0.001²))."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+            nn.init.normal_(layer.weight, 0.0, std)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+
+
+class TextureDescriptorParams(EnergyParams):
+    channels: list[int] = Field([100, 70, 30], min_length=1, description="filters per layer")
+    kernels: list[int] = Field([15, 9, 7], min_length=1, description="kernel size per layer")
+    strides: list[int] = Field([3, 1, 1], min_length=1, description="sub-sampling per layer")
+    activation: Literal["relu", "leaky_relu"] = "relu"
+    init_std: float = Field(0.001, gt=0, description="std of the N(0, std²) weight initialisation")
+
+    @model_validator(mode="after")
+    def _same_lengths(self) -> TextureDescriptorParams:
+        if not len(self.channels) == len(self.kernels) == len(self.strides):
+            raise ValueError("channels, kernels and strides need one entry per layer each")
+        return self
+
+
+class TextureDescriptor(EnergyModel):
+    Params = TextureDescriptorParams
+
+    def __init__(self, params: TextureDescriptorParams, shape: tuple[int, ...]):
+        layers: list[nn.Module] = []
+        in_channels = shape[0]
+        for index, (out, kernel, stride) in enumerate(
+            zip(params.channels, params.kernels, params.strides, strict=True)
+        ):
+            layers.append(nn.Conv2d(in_channels, out, kernel, stride, padding=kernel // 2))
+            if index < len(params.channels) - 1:
+                layers.append(ACTIVATIONS[params.activation]())
+            in_channels = out
+        net = nn.Sequential(*layers)
+        init_normal(net, params.init_std)
+        super().__init__(net, reference=params.reference, reference_std=params.reference_std)
+
+
+class TextureGeneratorParams(LatentParams):
+    latent_channels: int = Field(64, ge=1, description="channels of the latent map X")
+    channels: list[int] = Field(
+        [512, 256, 128, 64], description="channels of the hidden deconvolution layers"
+    )
+    kernel: int = Field(5, ge=1, description="deconvolution kernel size")
+    init_std: float = Field(0.001, gt=0, description="std of the N(0, std²) weight initialisation")
+
+
+class TextureGenerator(LatentModel):
+    """Every layer doubles the resolution; the latent map is (size / 2^layers) on each side."""
+
+    Params = TextureGeneratorParams
+
+    def __init__(self, params: TextureGeneratorParams, shape: tuple[int, ...]):
+        out_channels, height, width = shape
+        factor = 2 ** (len(params.channels) + 1)
+        if height % factor or width % factor:
+            raise ValueError(
+                f"texture-generator with {len(params.channels) + 1} up-sampling layers needs image "
+                f"sides divisible by {factor}, got {height}×{width}; change data.size or "
+                "generator.channels"
+            )
+        widths = [params.latent_channels, *params.channels, out_channels]
+        layers: list[nn.Module] = []
+        for index, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+            layers.append(
+                nn.ConvTranspose2d(
+                    c_in, c_out, params.kernel, stride=2,
+                    padding=params.kernel // 2, output_padding=1,
+                )
+            )
+            if index < len(widths) - 2:
+                layers += [nn.BatchNorm2d(c_out), nn.ReLU()]
+        layers.append(nn.Tanh())
+        net = nn.Sequential(*layers)
+        init_normal(net, params.init_std)
+        super().__init__(
+            net,
+            latent_shape=(params.latent_channels, height // factor, width // factor),
+            noise_std=params.noise_std,
+        )
