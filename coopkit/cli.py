@@ -238,7 +238,8 @@ def main() -> None:
     from coopkit.plugins import reset_default_host
 
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # returns the code of a typer.Exit
+        sys.exit(code if isinstance(code, int) else 0)
     except UserError as error:
         errors.print(f"[red]error[/]: {error}", highlight=False)
         sys.exit(2)

@@ -1,0 +1,3 @@
+from coopkit.cli import main
+
+main()

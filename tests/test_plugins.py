@@ -1,0 +1,105 @@
+"""The plugin host: isolation of broken plugins, strict mode, clashes, disabling, provenance."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import EntryPoint, entry_points
+
+import pytest
+
+import coopkit
+from coopkit import hookspecs
+from coopkit.errors import PluginError, UnknownComponentError
+from coopkit.plugins import PluginHost
+
+BROKEN = EntryPoint(name="broken", value="coopkit_no_such_module_xyz", group="coopkit")
+
+
+class FakeSamplerPlugin:
+    @coopkit.hookimpl
+    def coopkit_register_samplers(self, registry):
+        registry.add("fake", "coopkit.samplers.langevin:Langevin", summary="a fake")
+
+
+class RaisingPlugin:
+    @coopkit.hookimpl
+    def coopkit_register_samplers(self, registry):
+        raise RuntimeError("boom")
+
+
+class ClashingPlugin:
+    @coopkit.hookimpl
+    def coopkit_register_samplers(self, registry):
+        registry.add("fake", "coopkit.samplers.langevin:Langevin")
+
+
+def builtin():
+    return [ep for ep in entry_points(group="coopkit") if ep.name == "builtin"]
+
+
+def test_a_fake_plugin_registers_and_carries_provenance():
+    host = PluginHost(entry_points=builtin(), extra={"fake": FakeSamplerPlugin()}, disabled=set(), strict=False)
+    assert host.registries.samplers.names() == ["fake", "langevin"]
+    assert host.registries.samplers.get("fake").plugin == "fake"
+    info = host.plugins["builtin"]
+    assert (info.distribution, info.module) == ("coopkit", "coopkit.builtin_plugin")
+    assert info.registered["samplers"] == ["langevin"]
+
+
+def test_a_broken_plugin_is_isolated_and_reported():
+    host = PluginHost(entry_points=[*builtin(), BROKEN], extra={"raising": RaisingPlugin()},
+                      disabled=set(), strict=False)
+    assert host.plugins["broken"].status == "failed"
+    assert "ModuleNotFoundError" in host.plugins["broken"].error
+    assert host.plugins["raising"].status == "failed" and "boom" in host.plugins["raising"].error
+    assert "langevin" in host.registries.samplers  # the others keep working
+
+
+def test_strict_mode_makes_a_broken_plugin_fatal():
+    with pytest.raises(PluginError, match="broken"):
+        PluginHost(entry_points=[*builtin(), BROKEN], disabled=set(), strict=True)
+
+
+def test_strict_mode_from_the_environment(monkeypatch):
+    monkeypatch.setenv("COOPKIT_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError):
+        PluginHost(entry_points=[BROKEN], disabled=set())
+
+
+def test_a_name_clash_has_no_silent_winner():
+    host = PluginHost(entry_points=[], extra={"a": FakeSamplerPlugin(), "b": ClashingPlugin()},
+                      disabled=set(), strict=False)
+    assert "fake" not in host.registries.samplers
+    with pytest.raises(UnknownComponentError, match="more than one plugin \\('a', 'b'\\)"):
+        host.registries.samplers.get("fake")
+
+
+def test_disabling_by_name_and_reporting_unknown_names(monkeypatch):
+    monkeypatch.setenv("COOPKIT_DISABLE_PLUGINS", "fake,nosuchplugin")
+    host = PluginHost(entry_points=builtin(), extra={"fake": FakeSamplerPlugin()})
+    assert host.plugins["fake"].status == "disabled"
+    assert "fake" not in host.registries.samplers
+    assert host.unknown_disabled == {"nosuchplugin"}
+
+
+def test_every_hook_is_documented():
+    for name in dir(hookspecs):
+        if name.startswith("coopkit_"):
+            assert getattr(hookspecs, name).__doc__, f"hook {name} has no docstring"
+
+
+def test_import_and_help_do_not_import_torch():
+    code = "import sys, coopkit, coopkit.cli; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    result = subprocess.run([sys.executable, "-m", "coopkit", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "validate" in result.stdout
+
+
+def test_cli_plugins_json_lists_the_builtin():
+    import json
+
+    result = subprocess.run([sys.executable, "-m", "coopkit", "plugins", "--json"], capture_output=True, text=True)
+    payload = json.loads(result.stdout)
+    names = {p["name"]: p for p in payload["plugins"]}
+    assert names["builtin"]["status"] == "loaded"
