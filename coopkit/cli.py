@@ -63,8 +63,12 @@ def _main(
 @app.command()
 def run(
     recipe: Annotated[str, typer.Argument(help="recipe file or registered recipe name")],
-    overrides: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE, e.g. train.iterations=50")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="continue from the run directory's latest checkpoint")] = False,
+    overrides: Annotated[
+        list[str] | None, typer.Argument(help="KEY=VALUE, e.g. train.iterations=50")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="continue from the run directory's latest checkpoint")
+    ] = False,
     progress: Annotated[bool, typer.Option(help="show the progress bar")] = True,
 ) -> None:
     """Train a recipe; samples, metrics and checkpoints go to output.dir."""
@@ -74,7 +78,9 @@ def run(
     directory = built.directory.path
     if resume and built.directory.latest_checkpoint() is None:
         console.print(f"[yellow]nothing to resume in {directory}; starting a new run[/]")
-    console.print(f"[bold]coopkit run[/] {built.recipe.source} → {directory} (device {built.device})")
+    console.print(
+        f"[bold]coopkit run[/] {built.recipe.source} → {directory} (device {built.device})"
+    )
     try:
         built.fit(progress=progress, resume=resume)
     except KeyboardInterrupt:
@@ -85,7 +91,9 @@ def run(
             f"Continue with: coopkit run {recipe} {' '.join(overrides or [])} --resume[/]"
         )
         raise typer.Exit(130) from None
-    console.print(f"[green]done[/]: {built.iteration} iterations; report at {directory / 'report.md'}")
+    console.print(
+        f"[green]done[/]: {built.iteration} iterations; report at {directory / 'report.md'}"
+    )
 
 
 @app.command()
@@ -127,7 +135,9 @@ def show(
 
 @app.command("recipes")
 def recipes_command(
-    copy: Annotated[tuple[str, str] | None, typer.Option("--copy", help="copy recipe NAME to a new file PATH")] = None,
+    copy: Annotated[
+        tuple[str, str] | None, typer.Option("--copy", help="copy recipe NAME to a new file PATH")
+    ] = None,
 ) -> None:
     """List the registered recipes (or copy one to edit it)."""
     host = _host()
@@ -136,7 +146,9 @@ def recipes_command(
         name, destination = copy
         target = Path(destination)
         if target.exists():
-            raise UserError(f"{target} already exists; choose another path (nothing was overwritten)")
+            raise UserError(
+                f"{target} already exists; choose another path (nothing was overwritten)"
+            )
         target.write_text(Path(registry.get(name).target).read_text())
         console.print(f"copied {name} → {target}")
         return
@@ -150,7 +162,9 @@ def recipes_command(
 
 
 @app.command()
-def plugins(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
+def plugins(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
     """The loaded plugins with their distribution, version, module and status."""
     host = _host()
     if as_json:
@@ -160,12 +174,22 @@ def plugins(as_json: Annotated[bool, typer.Option("--json", help="machine-readab
         }
         print(json.dumps(payload, indent=2))
         return
-    table = Table("plugin", "distribution", "version", "module", "status", "registered", title="coopkit plugins")
+    table = Table(
+        "plugin",
+        "distribution",
+        "version",
+        "module",
+        "status",
+        "registered",
+        title="coopkit plugins",
+    )
     for info in host.plugins.values():
         status = {"loaded": "[green]loaded[/]", "disabled": "[yellow]disabled[/]"}.get(
             info.status, f"[red]failed[/]\n{info.error}"
         )
-        registered = "\n".join(f"{kind}: {', '.join(names)}" for kind, names in info.registered.items())
+        registered = "\n".join(
+            f"{kind}: {', '.join(names)}" for kind, names in info.registered.items()
+        )
         table.add_row(info.name, info.distribution, info.version, info.module, status, registered)
     console.print(table)
     for name in sorted(host.unknown_disabled):
@@ -173,19 +197,30 @@ def plugins(as_json: Annotated[bool, typer.Option("--json", help="machine-readab
     for registry in host.registries.all().values():
         for name, entries in registry.clashes.items():
             owners = ", ".join(e.plugin for e in entries)
-            errors.print(f"[yellow]warning[/]: {registry.noun} {name!r} is registered by {owners}; neither is used")
+            errors.print(
+                f"[yellow]warning[/]: {registry.noun} {name!r} is registered by {owners}; neither is used"
+            )
 
 
 @app.command("list")
 def list_components(
-    kind: Annotated[str, typer.Argument(help="samplers, teachers, energy_models, latent_models, datasets, metrics, recipes")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="samplers, teachers, energy_models, latent_models, datasets, metrics, recipes"
+        ),
+    ],
     pattern: Annotated[str, typer.Argument(help="wildcard filter, e.g. 'texture*'")] = "*",
-    params: Annotated[bool, typer.Option("--params/--no-params", help="show each component's parameters")] = True,
+    params: Annotated[
+        bool, typer.Option("--params/--no-params", help="show each component's parameters")
+    ] = True,
 ) -> None:
     """List registered components of one kind, with their parameters."""
     host = _host()
     registry = host.registries[KIND_ALIASES.get(kind, kind.replace("-", "_"))]
-    table = Table("name", "plugin", "summary", *(["parameters"] if params else []), title=registry.kind)
+    table = Table(
+        "name", "plugin", "summary", *(["parameters"] if params else []), title=registry.kind
+    )
     for entry in registry:
         if entry.name not in registry.names(pattern):
             continue
@@ -204,7 +239,10 @@ def _describe_params(entry: Any) -> str:
     lines = []
     for name, field in model.model_fields.items():
         default = field.default if field.default_factory is None else field.default_factory()
-        lines.append(f"{name} = {default!r}" + (f"  [dim]{field.description}[/]" if field.description else ""))
+        lines.append(
+            f"{name} = {default!r}"
+            + (f"  [dim]{field.description}[/]" if field.description else "")
+        )
     return "\n".join(lines)
 
 
@@ -216,7 +254,9 @@ def sample(
     run_path: Annotated[Path, typer.Argument(help="run directory or checkpoint file")],
     n: Annotated[int, typer.Option("-n", help="how many samples")] = 16,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
-    out: Annotated[Path | None, typer.Option(help="where to write (default RUN/samples/fresh_<seed>)")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="where to write (default RUN/samples/fresh_<seed>)")
+    ] = None,
 ) -> None:
     """Synthesize fresh samples from a trained run: S1 generator draft and S2 revision."""
     import coopkit
@@ -226,9 +266,19 @@ def sample(
     stem = out or loaded.directory.samples / f"fresh_seed{seed}"
     written = []
     if loaded.generator is not None:
-        written += write_samples(loaded.generate(n, seed=seed), Path(f"{stem}_S1_draft"), loaded.layout, loaded.value_range)
+        written += write_samples(
+            loaded.generate(n, seed=seed),
+            Path(f"{stem}_S1_draft"),
+            loaded.layout,
+            loaded.value_range,
+        )
     if loaded.descriptor is not None:
-        written += write_samples(loaded.sample(n, seed=seed), Path(f"{stem}_S2_revision"), loaded.layout, loaded.value_range)
+        written += write_samples(
+            loaded.sample(n, seed=seed),
+            Path(f"{stem}_S2_revision"),
+            loaded.layout,
+            loaded.value_range,
+        )
     for path in written:
         console.print(f"wrote {path}")
 

@@ -190,5 +190,3 @@ def default_host() -> PluginHost:
 def reset_default_host() -> None:
     global _default_host
     _default_host = None
-
-

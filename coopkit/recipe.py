@@ -95,7 +95,9 @@ class TrainSection(_Strict):
 
 class OutputSection(_Strict):
     dir: str | None = Field(None, description="run directory; default runs/<recipe file stem>")
-    sample_every: int = Field(20, ge=1, description="write S1/S2/S3 sample grids every N iterations")
+    sample_every: int = Field(
+        20, ge=1, description="write S1/S2/S3 sample grids every N iterations"
+    )
     checkpoint_every: int = Field(100, ge=1, description="write a checkpoint every N iterations")
     keep_checkpoints: int = Field(3, ge=1, description="how many recent checkpoints to keep")
 
@@ -195,9 +197,7 @@ def _fields_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]
 def validation_problems(
     error: ValidationError, model: type[BaseModel], prefix: tuple[str, ...] = ()
 ) -> list[tuple[str, str]]:
-    return [
-        (_location(prefix + tuple(e["loc"])), _describe(e, model)) for e in error.errors()
-    ]
+    return [(_location(prefix + tuple(e["loc"])), _describe(e, model)) for e in error.errors()]
 
 
 def parse_overrides(overrides: list[str] | None, source: str = "overrides") -> dict[str, Any]:

@@ -13,7 +13,9 @@ def check_energy_model(model: EnergyModel, shape: tuple[int, ...], batch: int = 
     assert isinstance(model, EnergyModel), f"{type(model).__name__} is not an EnergyModel"
     y = torch.randn(batch, *shape, requires_grad=True)
     energy = model.energy(y)
-    assert energy.shape == (batch,), f"energy() should give shape ({batch},), got {tuple(energy.shape)}"
+    assert energy.shape == (batch,), (
+        f"energy() should give shape ({batch},), got {tuple(energy.shape)}"
+    )
     assert torch.isfinite(energy).all(), "energy() is not finite on N(0, I) input"
     (grad,) = torch.autograd.grad(energy.sum(), y)
     assert grad.shape == y.shape and torch.isfinite(grad).all(), "∂E/∂Y is not finite"
@@ -66,7 +68,13 @@ def check_teacher(teacher: Teacher, generator: LatentModel, shape: tuple[int, ..
 def check_data_source(source: DataSource) -> None:
     assert len(source) > 0, "the data source is empty"
     example = source[0]
-    assert tuple(example.shape) == tuple(source.shape), "an example does not have the declared shape"
-    assert len(source.layout.split()) == example.dim() + 1, "layout does not match the example's axes"
+    assert tuple(example.shape) == tuple(source.shape), (
+        "an example does not have the declared shape"
+    )
+    assert len(source.layout.split()) == example.dim() + 1, (
+        "layout does not match the example's axes"
+    )
     low, high = source.value_range
-    assert example.min() >= low - 1e-6 and example.max() <= high + 1e-6, "values outside value_range"
+    assert example.min() >= low - 1e-6 and example.max() <= high + 1e-6, (
+        "values outside value_range"
+    )

@@ -26,8 +26,14 @@ def tiny_recipe(**sections) -> dict:
         "descriptor": {"name": "small-descriptor", "reference_std": 1.0},
         "generator": {"name": "small-generator", "noise_std": 0.3},
         "sampler": {"name": "langevin", "steps": 3, "step_size": 0.1},
-        "train": {"iterations": 4, "chains": 4, "batch_size": 2, "device": "cpu",
-                  "descriptor_lr": 0.001, "generator_lr": 0.001},
+        "train": {
+            "iterations": 4,
+            "chains": 4,
+            "batch_size": 2,
+            "device": "cpu",
+            "descriptor_lr": 0.001,
+            "generator_lr": 0.001,
+        },
         "output": {"sample_every": 2, "checkpoint_every": 2},
     }
     for name, values in sections.items():

@@ -18,8 +18,19 @@ def test_coopnets_end_to_end_writes_every_output(host, write_recipe):
     out = run.directory.path
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [line["iteration"] for line in lines] == [1, 2, 3, 4]
-    for key in ("descriptor_loss", "generator_loss", "f_observed", "f_draft", "f_revised",
-                "revision_displacement", "seconds_G0", "seconds_D1", "seconds_G1", "seconds_D2", "seconds_G2"):
+    for key in (
+        "descriptor_loss",
+        "generator_loss",
+        "f_observed",
+        "f_draft",
+        "f_revised",
+        "revision_displacement",
+        "seconds_G0",
+        "seconds_D1",
+        "seconds_G1",
+        "seconds_D2",
+        "seconds_G2",
+    ):
         assert key in lines[-1], key
     assert lines[-1]["revision_displacement"] > 0
     samples = sorted(p.name for p in (out / "samples").iterdir())
@@ -27,7 +38,9 @@ def test_coopnets_end_to_end_writes_every_output(host, write_recipe):
     for stage in ("S1_draft", "S2_revision", "S3_reconstruction"):
         assert f"iter_0000004_{stage}.png" in samples
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
-        "iter_0000002.safetensors", "iter_0000004.safetensors"]
+        "iter_0000002.safetensors",
+        "iter_0000004.safetensors",
+    ]
     assert "[sampler]" in (out / "recipe.toml").read_text()
     assert "Final metrics" in (out / "report.md").read_text()
 
@@ -101,8 +114,9 @@ def test_descriptor_step_widens_the_gap_between_observed_and_revised(host, write
     gap = lambda: float(score(observed).mean() - score(revised).mean())  # noqa: E731
     with torch.no_grad():
         before = gap()
-    stats = density_shift(run.descriptor, torch.optim.SGD(run.descriptor.parameters(), lr=1e-4),
-                          observed, revised)
+    stats = density_shift(
+        run.descriptor, torch.optim.SGD(run.descriptor.parameters(), lr=1e-4), observed, revised
+    )
     assert stats["descriptor_loss"] == pytest.approx(-before, rel=1e-5)
     with torch.no_grad():
         assert gap() > before
@@ -145,7 +159,10 @@ def test_algorithm_g_learns_to_reconstruct(host, write_recipe):
         output={"sample_every": 30, "checkpoint_every": 60},
     )
     run = coopkit.build(recipe, host=host).fit(progress=False)
-    losses = [json.loads(line)["generator_loss"] for line in run.directory.metrics.read_text().splitlines()]
+    losses = [
+        json.loads(line)["generator_loss"]
+        for line in run.directory.metrics.read_text().splitlines()
+    ]
     assert sum(losses[-10:]) < 0.5 * sum(losses[:10])
     assert "iter_0000060_S3_reconstruction.png" in {p.name for p in run.directory.samples.iterdir()}
 

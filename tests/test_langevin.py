@@ -98,7 +98,9 @@ def test_latent_langevin_matches_factor_analysis_posterior():
     # goodness of fit along the first principal axis
     eigenvalues, eigenvectors = torch.linalg.eigh(cov.double())
     projected = (x - mean.double()) @ eigenvectors[:, 0]
-    assert stats.kstest(projected.numpy(), "norm", args=(0, math.sqrt(eigenvalues[0]))).pvalue > 1e-3
+    assert (
+        stats.kstest(projected.numpy(), "norm", args=(0, math.sqrt(eigenvalues[0]))).pvalue > 1e-3
+    )
 
 
 def test_same_seed_same_chain():

@@ -39,7 +39,9 @@ def builtin():
 
 
 def test_a_fake_plugin_registers_and_carries_provenance():
-    host = PluginHost(entry_points=builtin(), extra={"fake": FakeSamplerPlugin()}, disabled=set(), strict=False)
+    host = PluginHost(
+        entry_points=builtin(), extra={"fake": FakeSamplerPlugin()}, disabled=set(), strict=False
+    )
     assert host.registries.samplers.names() == ["fake", "langevin"]
     assert host.registries.samplers.get("fake").plugin == "fake"
     info = host.plugins["builtin"]
@@ -48,8 +50,12 @@ def test_a_fake_plugin_registers_and_carries_provenance():
 
 
 def test_a_broken_plugin_is_isolated_and_reported():
-    host = PluginHost(entry_points=[*builtin(), BROKEN], extra={"raising": RaisingPlugin()},
-                      disabled=set(), strict=False)
+    host = PluginHost(
+        entry_points=[*builtin(), BROKEN],
+        extra={"raising": RaisingPlugin()},
+        disabled=set(),
+        strict=False,
+    )
     assert host.plugins["broken"].status == "failed"
     assert "ModuleNotFoundError" in host.plugins["broken"].error
     assert host.plugins["raising"].status == "failed" and "boom" in host.plugins["raising"].error
@@ -68,8 +74,12 @@ def test_strict_mode_from_the_environment(monkeypatch):
 
 
 def test_a_name_clash_has_no_silent_winner():
-    host = PluginHost(entry_points=[], extra={"a": FakeSamplerPlugin(), "b": ClashingPlugin()},
-                      disabled=set(), strict=False)
+    host = PluginHost(
+        entry_points=[],
+        extra={"a": FakeSamplerPlugin(), "b": ClashingPlugin()},
+        disabled=set(),
+        strict=False,
+    )
     assert "fake" not in host.registries.samplers
     with pytest.raises(UnknownComponentError, match="more than one plugin \\('a', 'b'\\)"):
         host.registries.samplers.get("fake")
@@ -92,14 +102,18 @@ def test_every_hook_is_documented():
 def test_import_and_help_do_not_import_torch():
     code = "import sys, coopkit, coopkit.cli; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
-    result = subprocess.run([sys.executable, "-m", "coopkit", "--help"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "coopkit", "--help"], capture_output=True, text=True
+    )
     assert result.returncode == 0 and "validate" in result.stdout
 
 
 def test_cli_plugins_json_lists_the_builtin():
     import json
 
-    result = subprocess.run([sys.executable, "-m", "coopkit", "plugins", "--json"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "coopkit", "plugins", "--json"], capture_output=True, text=True
+    )
     payload = json.loads(result.stdout)
     names = {p["name"]: p for p in payload["plugins"]}
     assert names["builtin"]["status"] == "loaded"

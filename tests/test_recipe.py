@@ -7,10 +7,10 @@ import sys
 
 import pytest
 import tomli_w
+from conftest import tiny_recipe
 
 from coopkit.errors import RecipeError
 from coopkit.recipe import parse_overrides, parse_recipe, resolve_components, resolved_dict
-from conftest import tiny_recipe
 
 
 def problems(error: RecipeError) -> dict[str, str]:
@@ -75,9 +75,15 @@ def test_algorithm_g_refuses_a_teacher_without_inference(host):
 
 
 def test_overrides_are_typed_and_nested():
-    tree = parse_overrides(["train.iterations=10", "sampler.noise=false", "data.size=[8, 8]", "x.y=hello"])
-    assert tree == {"train": {"iterations": 10}, "sampler": {"noise": False},
-                    "data": {"size": [8, 8]}, "x": {"y": "hello"}}
+    tree = parse_overrides(
+        ["train.iterations=10", "sampler.noise=false", "data.size=[8, 8]", "x.y=hello"]
+    )
+    assert tree == {
+        "train": {"iterations": 10},
+        "sampler": {"noise": False},
+        "data": {"size": [8, 8]},
+        "x": {"y": "hello"},
+    }
     recipe = parse_recipe(tiny_recipe(), "r.toml", ["train.chains=7"])
     assert recipe.train.chains == 7
     with pytest.raises(RecipeError, match="KEY=VALUE"):
@@ -97,7 +103,9 @@ def test_cli_validate_exits_2_without_traceback(tmp_path):
 
 def test_cli_run_with_a_missing_recipe_exits_2(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "coopkit", "run", str(tmp_path / "nope.toml")], capture_output=True, text=True
+        [sys.executable, "-m", "coopkit", "run", str(tmp_path / "nope.toml")],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 2
     assert "nope.toml" in result.stderr and "Traceback" not in result.stderr

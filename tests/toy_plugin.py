@@ -9,7 +9,14 @@ from pydantic import Field
 from torch import nn
 
 import coopkit
-from coopkit.core import DataParams, DataSource, EnergyModel, EnergyParams, LatentModel, LatentParams
+from coopkit.core import (
+    DataParams,
+    DataSource,
+    EnergyModel,
+    EnergyParams,
+    LatentModel,
+    LatentParams,
+)
 
 
 class StripesParams(DataParams):
@@ -48,7 +55,9 @@ class SmallDescriptor(EnergyModel):
 
     def __init__(self, params, shape):
         net = nn.Sequential(
-            nn.Conv2d(shape[0], params.width, 3, padding=1), nn.ReLU(), nn.Conv2d(params.width, 1, 3)
+            nn.Conv2d(shape[0], params.width, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(params.width, 1, 3),
         )
         super().__init__(net, reference=params.reference, reference_std=params.reference_std)
 

@@ -28,7 +28,9 @@ class EnergyModel(nn.Module):
 
     Params = EnergyParams
 
-    def __init__(self, net: nn.Module, *, reference: str = "gaussian", reference_std: float = 0.016):
+    def __init__(
+        self, net: nn.Module, *, reference: str = "gaussian", reference_std: float = 0.016
+    ):
         super().__init__()
         self.net = net
         self.reference = reference

@@ -46,4 +46,5 @@ class Algorithm(ABC):
         return {}
 
     def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
-        """Restore what :meth:`state` returned."""
+        """Restore what :meth:`state` returned (nothing to restore by default)."""
+        del tensors

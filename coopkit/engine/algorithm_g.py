@@ -26,7 +26,9 @@ class AlgorithmG(Algorithm):
         p.generator.train()
         indices = indices.to(self.latents.device)
         with timer("G1"):  # Langevin inference of X from the examples' previous latents
-            x, inference_stats = p.teacher.infer(p.generator, self.latents[indices], observed, p.rng)
+            x, inference_stats = p.teacher.infer(
+                p.generator, self.latents[indices], observed, p.rng
+            )
         with timer("G2"):  # reconstruction of the observed examples
             loss = p.teacher.reconstruct(p.generator, x, observed, p.generator_optimizer)
         self.latents[indices] = x

@@ -36,9 +36,14 @@ def list_checkpoints(directory: Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
-def write_checkpoint(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> None:
+def write_checkpoint(
+    path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    flat_meta = {"format": FORMAT, **{k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()}}
+    flat_meta = {
+        "format": FORMAT,
+        **{k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()},
+    }
     ready = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(handle)
@@ -69,7 +74,9 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]
     return tensors, metadata
 
 
-def flatten_optimizer(prefix: str, state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def flatten_optimizer(
+    prefix: str, state: dict[str, Any]
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Splits ``optimizer.state_dict()`` into tensors (keyed ``prefix.param.key``) and JSON."""
     tensors: dict[str, torch.Tensor] = {}
     plain: dict[str, dict[str, Any]] = {}
@@ -82,7 +89,9 @@ def flatten_optimizer(prefix: str, state: dict[str, Any]) -> tuple[dict[str, tor
     return tensors, {"param_groups": state["param_groups"], "plain": plain}
 
 
-def unflatten_optimizer(prefix: str, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+def unflatten_optimizer(
+    prefix: str, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+) -> dict[str, Any]:
     state: dict[int, dict[str, Any]] = {}
     for name, value in tensors.items():
         if name.startswith(prefix + "."):

@@ -13,7 +13,9 @@ def resolve_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError:
-        raise UserError(f"train.device = {name!r} is not a device; use auto, cpu, cuda or cuda:N") from None
+        raise UserError(
+            f"train.device = {name!r} is not a device; use auto, cpu, cuda or cuda:N"
+        ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(
             f"train.device = {name!r} but this machine has no CUDA device; use train.device=cpu (or auto)"

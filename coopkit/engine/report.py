@@ -8,7 +8,9 @@ from typing import Any
 from coopkit.engine.rundir import STAGE_NAMES, RunDirectory
 
 
-def write_report(directory: RunDirectory, recipe_text: str, description: str, seconds: float) -> Path:
+def write_report(
+    directory: RunDirectory, recipe_text: str, description: str, seconds: float
+) -> Path:
     metrics = directory.read_metrics()
     last: dict[str, Any] = metrics[-1] if metrics else {}
     lines = [

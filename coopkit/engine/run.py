@@ -162,7 +162,10 @@ class Run:
             self.host.call_event("coopkit_run_end", run=self, interrupted=interrupted)
             if directory.path.exists():
                 write_report(
-                    directory, self.recipe_toml, self.recipe.description, time.perf_counter() - started
+                    directory,
+                    self.recipe_toml,
+                    self.recipe.description,
+                    time.perf_counter() - started,
                 )
         return self
 
@@ -175,7 +178,9 @@ class Run:
         self.iteration += 1
         metrics = {"iteration": self.iteration, **metrics, "seconds": time.perf_counter() - started}
         self.directory.log(metrics)
-        self.host.call_event("coopkit_log_step", run=self, iteration=self.iteration, metrics=metrics)
+        self.host.call_event(
+            "coopkit_log_step", run=self, iteration=self.iteration, metrics=metrics
+        )
         return metrics
 
     def write_stage_samples(self) -> list[Path]:
@@ -281,7 +286,11 @@ class Run:
                     unflatten_optimizer(f"optimizer.{name}", tensors, optimizer_meta[name])
                 )
             self.algorithm.load_state(
-                {k.removeprefix("algorithm."): v for k, v in tensors.items() if k.startswith("algorithm.")}
+                {
+                    k.removeprefix("algorithm."): v
+                    for k, v in tensors.items()
+                    if k.startswith("algorithm.")
+                }
             )
             self.data_rng.set_state(tensors["rng.data"])
             self.rng.set_state(tensors["rng.engine"])

@@ -53,7 +53,10 @@ def batch_norm_stats_frozen(module: nn.Module) -> Iterator[None]:
     """Forward passes inside use batch statistics (train mode) without moving the running ones,
     so that looking at the generator (e.g. writing S3) never changes training."""
     norms = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [(m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None) for m in norms]
+    saved = [
+        (m.momentum, m.num_batches_tracked.clone() if m.num_batches_tracked is not None else None)
+        for m in norms
+    ]
     for m in norms:
         m.momentum = 0.0
     try:

@@ -10,7 +10,9 @@ from PIL import Image
 from torchvision.utils import make_grid
 
 
-def image_grid(batch: torch.Tensor, value_range: tuple[float, float], columns: int | None = None) -> Image.Image:
+def image_grid(
+    batch: torch.Tensor, value_range: tuple[float, float], columns: int | None = None
+) -> Image.Image:
     """A ``b c h w`` batch as one PIL image, tiles in rows of ``columns``."""
     low, high = value_range
     scaled = ((batch.detach().float().cpu() - low) / (high - low)).clamp(0, 1)
@@ -19,7 +21,9 @@ def image_grid(batch: torch.Tensor, value_range: tuple[float, float], columns: i
     return Image.fromarray(grid.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy())
 
 
-def write_image_grid(batch: torch.Tensor, stem: Path, value_range: tuple[float, float]) -> list[Path]:
+def write_image_grid(
+    batch: torch.Tensor, stem: Path, value_range: tuple[float, float]
+) -> list[Path]:
     path = stem.with_suffix(".png")
     path.parent.mkdir(parents=True, exist_ok=True)
     image_grid(batch, value_range).save(path)

@@ -36,7 +36,9 @@ class Langevin(Sampler):
                 energy_start = energy
             x = x - 0.5 * delta**2 * grad
             if self.params.noise:
-                x = x + delta * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+                x = x + delta * torch.randn(
+                    x.shape, generator=generator, device=x.device, dtype=x.dtype
+                )
         stats: dict[str, float] = {}
         if energy_start is not None:
             displacement = reduce((x - x0).abs(), "b ... -> b", "mean")

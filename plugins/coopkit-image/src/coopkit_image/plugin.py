@@ -42,7 +42,10 @@ def coopkit_register_datasets(registry):
 @coopkit.hookimpl
 def coopkit_register_recipes(registry):
     registry.add_recipe(
-        "textures", RECIPES / "textures.toml", summary="texture synthesis, CPU-sized (Fig. 5)", modality="image"
+        "textures",
+        RECIPES / "textures.toml",
+        summary="texture synthesis, CPU-sized (Fig. 5)",
+        modality="image",
     )
     registry.add_recipe(
         "textures-paper",

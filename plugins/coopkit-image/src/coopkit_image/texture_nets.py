@@ -86,8 +86,12 @@ class TextureGenerator(LatentModel):
         for index, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
             layers.append(
                 nn.ConvTranspose2d(
-                    c_in, c_out, params.kernel, stride=2,
-                    padding=params.kernel // 2, output_padding=1,
+                    c_in,
+                    c_out,
+                    params.kernel,
+                    stride=2,
+                    padding=params.kernel // 2,
+                    output_padding=1,
                 )
             )
             if index < len(widths) - 2:

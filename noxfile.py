@@ -1,0 +1,39 @@
+"""Sessions: ``nox -s tests`` (the test suite), ``nox -s lint``, ``nox -s texture`` (the main job).
+
+Each session builds its own virtualenv with the pinned torch, coopkit and the built-in plugins.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+
+TORCH = ["torch==2.14.1", "torchvision==0.29.1"]
+PLUGINS = ["-e", "plugins/coopkit-image"]
+
+
+def install_coopkit(session: nox.Session, extras: str = "") -> None:
+    session.install(*TORCH)
+    session.install("-e", f".{extras}", *PLUGINS)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The fast test suite (``-- -m slow`` runs the slow tests instead)."""
+    install_coopkit(session, "[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
+def texture(session: nox.Session) -> None:
+    """Install and train the texture recipe (extra arguments are KEY=VALUE overrides)."""
+    install_coopkit(session)
+    session.run("coopkit", "run", "recipes/textures.toml", *session.posargs)
