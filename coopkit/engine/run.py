@@ -27,7 +27,7 @@ from coopkit.engine.device import resolve_device
 from coopkit.engine.progress import TrainingProgress
 from coopkit.engine.report import write_report
 from coopkit.engine.rundir import RunDirectory
-from coopkit.errors import CheckpointError, UserError
+from coopkit.errors import CheckpointError, RecipeError, UserError
 from coopkit.media import write_samples
 from coopkit.plugins import PluginHost
 from coopkit.recipe import ComponentSpec, Recipe, resolved_dict
@@ -59,7 +59,7 @@ class Run:
         self.iteration = 0
         self._data: DataSource | None = None
         if data_info is None:  # a new run: the data source tells the shape
-            self._data = specs["data"].build()
+            self._data = self._build("data")
             data_info = {
                 "shape": list(self._data.shape),
                 "layout": self._data.layout,
@@ -101,7 +101,10 @@ class Run:
         spec = self.specs.get(section)
         if spec is None:
             return None
-        component = spec.build(**context)
+        try:
+            component = spec.build(**context)
+        except ValueError as error:  # a component refusing its settings (e.g. sizes that don't fit)
+            raise RecipeError(self.recipe.source, [(section, str(error))]) from None
         return component.to(self.device) if isinstance(component, torch.nn.Module) else component
 
     def _adam(self, model: torch.nn.Module | None, lr: float) -> torch.optim.Optimizer | None:
@@ -112,7 +115,7 @@ class Run:
     @property
     def data(self) -> DataSource:
         if self._data is None:
-            self._data = self.specs["data"].build()
+            self._data = self._build("data")
         return self._data
 
     @property

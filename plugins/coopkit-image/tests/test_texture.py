@@ -1,0 +1,145 @@
+"""coopkit-image: the texture data source, the texture nets and the shipped recipes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from coopkit_image.texture_data import TextureImage, TextureImageParams
+from coopkit_image.texture_nets import (
+    TextureDescriptor,
+    TextureDescriptorParams,
+    TextureGenerator,
+    TextureGeneratorParams,
+)
+from PIL import Image
+
+import coopkit
+from coopkit.errors import DataError, RecipeError
+from coopkit.plugins import default_host
+from coopkit.recipe import load_recipe, resolve_components
+from coopkit.testing import check_data_source, check_energy_model, check_latent_model
+
+RECIPES = Path(__file__).parents[1] / "src" / "coopkit_image" / "recipes"
+
+
+@pytest.mark.parametrize("name", ["brick", "grass", "gravel"])
+def test_bundled_textures_load_scaled_to_minus_one_one(name):
+    source = TextureImage(TextureImageParams(image=name, size=32))
+    check_data_source(source)
+    assert source.shape == (1, 32, 32)
+    assert float(source[0].min()) == pytest.approx(-1) and float(source[0].max()) == pytest.approx(
+        1
+    )
+
+
+def test_an_image_file_keeps_its_colours_and_is_cropped_and_resized(tmp_path):
+    array = np.zeros((40, 60, 3), dtype=np.uint8)
+    array[..., 0] = 255  # pure red
+    array[:, :10] = 0  # a black band that the centre crop removes
+    Image.fromarray(array).save(tmp_path / "red.png")
+    source = TextureImage(
+        TextureImageParams(
+            image=str(tmp_path / "red.png"), size=(16, 24), crop=0.5, scaling="fixed"
+        )
+    )
+    example = source[0]
+    assert example.shape == (3, 16, 24)
+    assert torch.allclose(example[0], torch.ones(16, 24)) and torch.allclose(
+        example[1], -torch.ones(16, 24)
+    )
+    gray = TextureImage(TextureImageParams(image=str(tmp_path / "red.png"), size=8, color="gray"))
+    assert gray.shape == (1, 8, 8)
+
+
+def test_a_missing_image_says_what_to_do(tmp_path):
+    with pytest.raises(DataError, match="no such file.*brick, grass, gravel"):
+        TextureImage(TextureImageParams(image=str(tmp_path / "nope.png")))
+    (tmp_path / "junk.png").write_text("not an image")
+    with pytest.raises(DataError, match="cannot read it as an image"):
+        TextureImage(TextureImageParams(image=str(tmp_path / "junk.png")))
+
+
+def test_texture_descriptor_conformance():
+    params = TextureDescriptorParams(
+        channels=[8, 6, 4], kernels=[5, 3, 3], strides=[2, 1, 1], reference_std=0.5
+    )
+    check_energy_model(TextureDescriptor(params, shape=(3, 16, 16)), (3, 16, 16))
+
+
+def test_texture_descriptor_is_stationary():
+    """f sums over positions: a circularly shifted texture (away from borders) keeps its score
+    when the net has no padding effects — here, a constant image and its shift are identical."""
+    params = TextureDescriptorParams(
+        channels=[4, 4, 2], kernels=[3, 3, 3], strides=[1, 1, 1], init_std=0.1
+    )
+    model = TextureDescriptor(params, shape=(1, 12, 12))
+    image = torch.zeros(1, 1, 12, 12)
+    image[..., 4:6, 4:6] = 1
+    shifted = torch.roll(image, shifts=(2, 3), dims=(2, 3))
+    assert torch.allclose(model.score(image), model.score(shifted), atol=1e-6)
+
+
+def test_texture_generator_conformance_and_latent_shape():
+    params = TextureGeneratorParams(latent_channels=5, channels=[8, 4], init_std=0.02)
+    generator = TextureGenerator(params, shape=(3, 16, 16))
+    assert generator.latent_shape == (5, 2, 2)
+    check_latent_model(generator, (3, 16, 16))
+
+
+def test_texture_generator_rejects_sizes_it_cannot_make():
+    with pytest.raises(ValueError, match="divisible by 8"):
+        TextureGenerator(TextureGeneratorParams(channels=[8, 4]), shape=(1, 20, 20))
+
+
+def test_every_shipped_recipe_validates():
+    host = default_host()
+    for path in sorted(RECIPES.glob("*.toml")):
+        recipe = load_recipe(path, None, host.registries.recipes)
+        resolve_components(recipe, host.registries)
+    assert {"textures", "textures-paper"} <= set(host.registries.recipes.names())
+
+
+def test_a_size_the_generator_cannot_make_is_a_recipe_error(tmp_path):
+    with pytest.raises(RecipeError, match="generator.*divisible by 32"):
+        coopkit.build("textures", ["data.size=40", f"output.dir={tmp_path}/run"])
+
+
+def test_the_texture_recipe_runs_from_the_command_line(tmp_path):
+    """The main job, shrunk: by registered name, with overrides, then sampled from."""
+    out = tmp_path / "run"
+    command = [
+        sys.executable,
+        "-m",
+        "coopkit",
+        "run",
+        "textures",
+        "train.iterations=2",
+        "data.size=32",
+        "sampler.steps=2",
+        f"output.dir={out}",
+        "--no-progress",
+    ]
+    subprocess.run(command, check=True, capture_output=True)
+    assert (out / "checkpoints" / "iter_0000002.safetensors").exists()
+    assert (out / "samples" / "iter_0000002_S2_revision.png").exists()
+    again = subprocess.run(command, capture_output=True, text=True)
+    assert again.returncode == 2 and "--resume" in again.stderr
+    resumed = subprocess.run(
+        command[:-1] + ["train.iterations=3", "--resume", "--no-progress"],
+        capture_output=True,
+        text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert (out / "checkpoints" / "iter_0000003.safetensors").exists()
+    sampled = subprocess.run(
+        [sys.executable, "-m", "coopkit", "sample", str(out), "-n", "4"],
+        capture_output=True,
+        text=True,
+    )
+    assert sampled.returncode == 0, sampled.stderr
+    assert (out / "samples" / "fresh_seed0_S2_revision.png").exists()
