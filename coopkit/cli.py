@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from coopkit.errors import PluginError, UserError
@@ -29,11 +30,18 @@ errors = Console(stderr=True)
 
 KIND_ALIASES = {
     "descriptors": "energy_models",
-    "energy-models": "energy_models",
     "generators": "latent_models",
-    "latent-models": "latent_models",
     "data": "datasets",
 }
+
+
+def _kind(name: str) -> str:
+    """Accepts ``samplers``, ``sampler``, ``energy-models``, ``descriptors`` ..."""
+    from coopkit.registry import KINDS
+
+    name = name.replace("-", "_")
+    name = KIND_ALIASES.get(name, KIND_ALIASES.get(name + "s", name))
+    return name + "s" if name not in KINDS and name + "s" in KINDS else name
 
 
 def _host():
@@ -217,7 +225,7 @@ def list_components(
 ) -> None:
     """List registered components of one kind, with their parameters."""
     host = _host()
-    registry = host.registries[KIND_ALIASES.get(kind, kind.replace("-", "_"))]
+    registry = host.registries[_kind(kind)]
     table = Table(
         "name", "plugin", "summary", *(["parameters"] if params else []), title=registry.kind
     )
@@ -239,10 +247,8 @@ def _describe_params(entry: Any) -> str:
     lines = []
     for name, field in model.model_fields.items():
         default = field.default if field.default_factory is None else field.default_factory()
-        lines.append(
-            f"{name} = {default!r}"
-            + (f"  [dim]{field.description}[/]" if field.description else "")
-        )
+        described = f"  [dim]{escape(field.description)}[/]" if field.description else ""
+        lines.append(escape(f"{name} = {default!r}") + described)
     return "\n".join(lines)
 
 

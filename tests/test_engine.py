@@ -172,3 +172,41 @@ def test_langevin_inference_teacher_with_coopnets(host, write_recipe):
     run = coopkit.build(recipe, host=host).fit(progress=False)
     last = json.loads(run.directory.metrics.read_text().splitlines()[-1])
     assert last["inference_displacement"] > 0
+
+
+class InterruptAt:
+    """A plugin whose step hook raises KeyboardInterrupt (Ctrl-C) at one iteration."""
+
+    def __init__(self, iteration):
+        self.iteration = iteration
+        self.ended = None
+
+    @coopkit.hookimpl
+    def coopkit_log_step(self, iteration):
+        if iteration == self.iteration:
+            raise KeyboardInterrupt
+
+    @coopkit.hookimpl
+    def coopkit_run_end(self, interrupted):
+        self.ended = interrupted
+
+
+def test_ctrl_c_leaves_the_last_checkpoint_whole_and_resumable(host, write_recipe):
+    from coopkit.engine.checkpoint import read_checkpoint
+
+    interrupter = InterruptAt(3)
+    host.manager.register(interrupter, name="interrupter")
+    recipe = write_recipe(train={"iterations": 4})
+    with pytest.raises(KeyboardInterrupt):
+        coopkit.build(recipe, host=host).fit(progress=False)
+    assert interrupter.ended is True
+    run_dir = coopkit.build(recipe, host=host).directory
+    latest = run_dir.latest_checkpoint()
+    assert latest.name == "iter_0000002.safetensors"
+    read_checkpoint(latest)  # whole
+    assert not list(run_dir.checkpoints.glob(".*"))  # no temporary left behind
+    host.manager.unregister(interrupter)
+    resumed = coopkit.build(recipe, host=host).fit(progress=False, resume=True)
+    assert resumed.iteration == 4
+    iterations = [json.loads(m)["iteration"] for m in run_dir.metrics.read_text().splitlines()]
+    assert iterations == [1, 2, 3, 4]

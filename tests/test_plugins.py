@@ -117,3 +117,15 @@ def test_cli_plugins_json_lists_the_builtin():
     payload = json.loads(result.stdout)
     names = {p["name"]: p for p in payload["plugins"]}
     assert names["builtin"]["status"] == "loaded"
+
+
+def test_cli_disable_plugin_flag():
+    import json
+
+    result = subprocess.run(
+        [sys.executable, "-m", "coopkit", "--disable-plugin", "builtin", "--disable-plugin", "nosuch",
+         "plugins", "--json"], capture_output=True, text=True,
+    )
+    payload = json.loads(result.stdout)
+    assert {p["name"]: p["status"] for p in payload["plugins"]}["builtin"] == "disabled"
+    assert payload["unknown_disabled"] == ["nosuch"]

@@ -9,13 +9,12 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
-    TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 
-SHOWN = (("descriptor_loss", "D"), ("generator_loss", "G"), ("revision_displacement", "|Ỹ−Ŷ|"))
+SHOWN = (("descriptor_loss", "D"), ("generator_loss", "G"))
 
 
 class TrainingProgress(AbstractContextManager):
@@ -23,14 +22,13 @@ class TrainingProgress(AbstractContextManager):
         self.enabled = enabled
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
-            TaskProgressColumn(),
             TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
-            TextColumn("{task.fields[losses]}"),
+            TextColumn("[dim]{task.fields[losses]}"),
             disable=not enabled,
         )
         self.task = self.progress.add_task(title, total=total, completed=start, rate="", losses="")
