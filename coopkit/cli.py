@@ -117,7 +117,7 @@ def validate(recipes: Annotated[list[str], typer.Argument(help="recipe files or 
             resolve_components(recipe, host.registries)
         except UserError as error:
             failed += 1
-            errors.print(f"[red]✗[/] {error}", highlight=False)
+            errors.print(f"[red]✗[/] {escape(str(error))}", highlight=False)
         else:
             console.print(f"[green]✓[/] {recipe.source}")
     if failed:
@@ -290,28 +290,12 @@ def sample(
 
 
 def main() -> None:
-    """Entry point: user errors exit 2 with a message, no traceback."""
-    from coopkit.plugins import reset_default_host
-
+    """Entry point: user errors exit 2 with a message and no traceback; bugs exit 1."""
     try:
-        code = app(standalone_mode=False)  # returns the code of a typer.Exit
-        sys.exit(code if isinstance(code, int) else 0)
+        app()
     except UserError as error:
-        errors.print(f"[red]error[/]: {error}", highlight=False)
+        errors.print(f"[red]error[/]: {escape(str(error))}", highlight=False)
         sys.exit(2)
     except PluginError as error:
-        errors.print(f"[red]plugin error[/]: {error}", highlight=False)
+        errors.print(f"[red]plugin error[/]: {escape(str(error))}", highlight=False)
         sys.exit(1)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.Abort:
-        sys.exit(130)
-    except Exception as error:  # click's usage errors in standalone_mode=False
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(2)
-        raise
-    finally:
-        reset_default_host()

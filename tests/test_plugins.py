@@ -123,8 +123,19 @@ def test_cli_disable_plugin_flag():
     import json
 
     result = subprocess.run(
-        [sys.executable, "-m", "coopkit", "--disable-plugin", "builtin", "--disable-plugin", "nosuch",
-         "plugins", "--json"], capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "coopkit",
+            "--disable-plugin",
+            "builtin",
+            "--disable-plugin",
+            "nosuch",
+            "plugins",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
     )
     payload = json.loads(result.stdout)
     assert {p["name"]: p["status"] for p in payload["plugins"]}["builtin"] == "disabled"

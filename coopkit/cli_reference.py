@@ -1,0 +1,80 @@
+"""Renders docs/cli.md from the typer app itself: ``python -m coopkit.cli_reference > docs/cli.md``.
+
+A test compares the file with this output, so the reference cannot drift from ``--help``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import typer
+import typer.main
+
+from coopkit.cli import app
+
+
+def _param_rows(command) -> list[str]:
+    rows = []
+    for param in command.params:
+        if param.name in {"help", "install_completion", "show_completion"}:
+            continue
+        if param.param_type_name == "argument":
+            name = f"`{(param.metavar or param.name).upper()}`"
+            help_text = getattr(param, "help", "") or ""
+        else:
+            name = ", ".join(f"`{opt}`" for opt in param.opts + param.secondary_opts)
+            help_text = param.help or ""
+        default = param.default if param.default not in (None, (), [], False) else ""
+        shown = f"`{default}`" if default != "" and not callable(default) else ""
+        rows.append(f"| {name} | {help_text} | {shown} |")
+    return rows
+
+
+def render() -> str:
+    group = typer.main.get_command(app)
+    lines = [
+        "# CLI reference",
+        "",
+        "Generated from the commands themselves (`python -m coopkit.cli_reference > docs/cli.md`);",
+        "a test fails when this page and `coopkit --help` disagree.",
+        "",
+        "```",
+        "coopkit [--disable-plugin NAME]... COMMAND [ARGS]...",
+        "```",
+        "",
+        "| global option | meaning |",
+        "|---|---|",
+        *(row.rsplit(" |", 2)[0] + " |" for row in _param_rows(group)),
+        "",
+        "Exit codes: 0 done; 2 the input is wrong (the message names the file, field or value);",
+        "1 a bug in coopkit or a plugin; 130 interrupted.",
+        "",
+    ]
+    context = typer.Context(group, info_name="coopkit")
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        sub_context = typer.Context(command, info_name=f"coopkit {name}", parent=context)
+        usage = " ".join(command.collect_usage_pieces(sub_context))
+        usage = re.sub(
+            r"[{\[]([a-z_]+)[}\]]",
+            lambda m: m.group(0).upper().replace("{", "").replace("}", ""),
+            usage,
+        )
+        lines += [
+            f"## coopkit {name}",
+            "",
+            (command.help or "").strip(),
+            "",
+            "```",
+            f"coopkit {name} {usage}".rstrip(),
+            "```",
+            "",
+        ]
+        rows = _param_rows(command)
+        if rows:
+            lines += ["| argument / option | meaning | default |", "|---|---|---|", *rows, ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render(), end="")
