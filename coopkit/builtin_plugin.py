@@ -10,7 +10,22 @@ def coopkit_register_samplers(registry):
     registry.add(
         "langevin",
         "coopkit.samplers.langevin:Langevin",
-        summary="Langevin dynamics x ← x − (δ²/2)∂E/∂x + δU (paper eqs. 7, 15)",
+        summary="Langevin dynamics x ← x − (δ²/2)∂E/∂x + δU (paper eqs. 7, 15), with schedules",
+    )
+    registry.add(
+        "mala",
+        "coopkit.samplers.mala:MALA",
+        summary="Metropolis-adjusted Langevin: eq. 7 as a proposal, MH-corrected",
+    )
+    registry.add(
+        "hmc",
+        "coopkit.samplers.hmc:HMC",
+        summary="Hamiltonian Monte Carlo: leapfrog, mass, optional step-size adaptation",
+    )
+    registry.add(
+        "gd",
+        "coopkit.samplers.gd:GradientDescent",
+        summary="noise-free descent x ← x − (δ²/2)∂E/∂x (zero-temperature limit)",
     )
 
 

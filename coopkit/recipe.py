@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -290,16 +290,52 @@ def load_recipe(
 
 @dataclass(frozen=True)
 class ComponentSpec:
-    """A recipe section resolved against its registry: the target and its validated params."""
+    """A recipe section resolved against its registry: the target and its validated params.
+
+    ``nested`` holds components a component is made of (e.g. a teacher's latent sampler); they are
+    built first and passed to the target as keyword arguments.
+    """
 
     section: str
     name: str
     target: Any
     params: Any
     plugin: str
+    nested: dict[str, ComponentSpec] = field(default_factory=dict)
 
     def build(self, **context: Any) -> Any:
-        return self.target(self.params, **context)
+        parts = {key: spec.build() for key, spec in self.nested.items()}
+        return self.target(self.params, **parts, **context)
+
+
+def _resolve_section(
+    section: str,
+    block: dict[str, Any],
+    registry: Any,
+    problems: list[tuple[str, str]],
+    name_location: str | None = None,
+) -> ComponentSpec | None:
+    """One ``{name, **params}`` block against one registry; problems are appended, located at
+    ``name_location`` (default ``<section>.name``) and ``<section>.<param>``."""
+    name = block.get("name")
+    name_location = name_location or f"{section}.name"
+    try:
+        entry = registry.get(name)
+        target = entry.load()
+    except Exception as error:
+        problems.append((name_location, str(error)))
+        return None
+    params_model = getattr(target, "Params", None)
+    if params_model is None:
+        problems.append((name_location, f"{entry.target} declares no Params model"))
+        return None
+    values = {k: v for k, v in block.items() if k != "name"}
+    try:
+        params = params_model.model_validate(values)
+    except ValidationError as error:
+        problems.extend(validation_problems(error, params_model, tuple(section.split("."))))
+        return None
+    return ComponentSpec(section, name, target, params, entry.plugin)
 
 
 def resolve_components(recipe: Recipe, registries: Any) -> dict[str, ComponentSpec]:
@@ -308,22 +344,22 @@ def resolve_components(recipe: Recipe, registries: Any) -> dict[str, ComponentSp
     specs: dict[str, ComponentSpec] = {}
     for section, block in recipe.component_sections().items():
         registry = registries[COMPONENT_SECTIONS[section]]
-        try:
-            entry = registry.get(block.name)
-            target = entry.load()
-        except Exception as error:
-            problems.append((f"{section}.name", str(error)))
+        spec = _resolve_section(section, {"name": block.name, **block.params}, registry, problems)
+        if spec is None:
             continue
-        params_model = getattr(target, "Params", None)
-        if params_model is None:
-            problems.append((f"{section}.name", f"{entry.target} declares no Params model"))
-            continue
-        try:
-            params = params_model.model_validate(block.params)
-        except ValidationError as error:
-            problems.extend(validation_problems(error, params_model, (section,)))
-            continue
-        specs[section] = ComponentSpec(section, block.name, target, params, entry.plugin)
+        nested_sections = getattr(spec.target, "nested_sections", None)
+        nested_blocks = nested_sections(spec.params) if nested_sections else {}
+        for key, (kind, (field_name, nested_block)) in nested_blocks.items():
+            nested = _resolve_section(
+                f"{section}.{field_name}_options",
+                nested_block,
+                registries[kind],
+                problems,
+                name_location=f"{section}.{field_name}",
+            )
+            if nested is not None:
+                spec.nested[key] = nested
+        specs[section] = spec
     teacher = specs.get("teacher")
     if recipe.train.algorithm == "generator" and teacher is not None:
         if not teacher.build().infers_latents:
@@ -343,7 +379,7 @@ def resolved_dict(recipe: Recipe, specs: dict[str, ComponentSpec]) -> dict[str, 
     """The recipe with every default filled in, as plain TOML-ready data."""
     data = recipe.model_dump(mode="json", exclude_none=True)
     for section, spec in specs.items():
-        data[section] = {"name": spec.name, **spec.params.model_dump(mode="json")}
+        data[section] = {"name": spec.name, **spec.params.model_dump(mode="json", exclude_none=True)}
     for section in COMPONENT_SECTIONS:
         if section not in specs:
             data.pop(section, None)

@@ -42,11 +42,11 @@ def test_a_fake_plugin_registers_and_carries_provenance():
     host = PluginHost(
         entry_points=builtin(), extra={"fake": FakeSamplerPlugin()}, disabled=set(), strict=False
     )
-    assert host.registries.samplers.names() == ["fake", "langevin"]
+    assert host.registries.samplers.names() == ["fake", "gd", "hmc", "langevin", "mala"]
     assert host.registries.samplers.get("fake").plugin == "fake"
     info = host.plugins["builtin"]
     assert (info.distribution, info.module) == ("coopkit", "coopkit.builtin_plugin")
-    assert info.registered["samplers"] == ["langevin"]
+    assert info.registered["samplers"] == ["gd", "hmc", "langevin", "mala"]
 
 
 def test_a_broken_plugin_is_isolated_and_reported():

@@ -44,7 +44,7 @@ def test_unknown_component_suggests_the_closest_name(host):
         resolve_components(recipe, host.registries)
     message = problems(caught.value)["sampler.name"]
     assert "unknown sampler 'langevn' — did you mean 'langevin'?" in message
-    assert "available: langevin" in message
+    assert "available: gd, hmc, langevin, mala" in message
 
 
 def test_component_parameters_are_checked_against_params(host):
@@ -66,6 +66,20 @@ def test_algorithm_needs_its_sections():
     data = tiny_recipe(train={"algorithm": "descriptor", "chain_init": "generator"})
     with pytest.raises(RecipeError, match="needs a generator"):
         parse_recipe(data, "r.toml")
+
+
+def test_the_latent_sampler_of_a_teacher_is_checked_too(host):
+    teacher = {"name": "langevin-inference", "sampler": "hcm", "sampler_options": {}}
+    with pytest.raises(RecipeError) as caught:
+        resolve_components(parse_recipe(tiny_recipe(teacher=teacher), "r.toml"), host.registries)
+    assert "did you mean 'hmc'" in problems(caught.value)["teacher.sampler"]
+    teacher = {"name": "langevin-inference", "sampler": "hmc", "sampler_options": {"leapfrog": 3}}
+    with pytest.raises(RecipeError) as caught:
+        resolve_components(parse_recipe(tiny_recipe(teacher=teacher), "r.toml"), host.registries)
+    assert "did you mean 'leapfrog_steps'" in problems(caught.value)["teacher.sampler_options.leapfrog"]
+    teacher["sampler_options"] = {"leapfrog_steps": 3}
+    specs = resolve_components(parse_recipe(tiny_recipe(teacher=teacher), "r.toml"), host.registries)
+    assert type(specs["teacher"].build().sampler).__name__ == "HMC"
 
 
 def test_algorithm_g_refuses_a_teacher_without_inference(host):

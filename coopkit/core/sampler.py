@@ -1,8 +1,9 @@
 """Sampler — an MCMC kernel over a differentiable energy (negative log-density).
 
 The same kernel serves Step D1 (revision in data space, energy = ℰ(Y; θ)) and Step G1 (inference in
-latent space, energy = −log q(X, Ỹ; α)). Gradients are taken with respect to the chain state only
-(``torch.autograd.grad`` with ``inputs=``), never accumulated into any parameter's ``.grad``.
+latent space, energy = −log q(X, Ỹ; α)), and can be used on its own on any energy. Gradients are
+taken with respect to the chain state only (``torch.autograd.grad`` with ``inputs=``), never
+accumulated into any parameter's ``.grad``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+from einops import reduce
 from pydantic import Field
 
 from coopkit.core.params import Params
@@ -42,6 +44,21 @@ def energy_and_grad(energy_fn: EnergyFn, x: torch.Tensor) -> tuple[torch.Tensor,
     return energy.detach(), grad
 
 
+def squared_norm(x: torch.Tensor) -> torch.Tensor:
+    """||x||² per example."""
+    return reduce(x.square(), "b ... -> b", "sum")
+
+
+def chain_stats(x0: torch.Tensor, x: torch.Tensor, energy_start: torch.Tensor) -> dict[str, float]:
+    """Diagnostics every sampler reports: mean energy at the start, mean |x − x0| per element."""
+    displacement = reduce((x - x0).abs(), "b ... -> b", "mean")
+    return {"energy_start": float(energy_start.mean()), "displacement": float(displacement.mean())}
+
+
+def gaussian_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    return torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+
+
 class Sampler(ABC):
     """Runs ``params.steps`` MCMC steps from ``x0`` targeting p(x) ∝ exp(−energy(x))."""
 
@@ -55,3 +72,17 @@ class Sampler(ABC):
         self, energy_fn: EnergyFn, x0: torch.Tensor, generator: torch.Generator | None = None
     ) -> SampleResult:
         """Returns the chain state after the configured number of steps."""
+
+    def at_iteration(self, iteration: int, total: int) -> Sampler:
+        """The kernel to use at training iteration ``iteration`` (0-based) of ``total``; samplers
+        with schedules return a re-configured copy."""
+        del iteration, total
+        return self
+
+    def state(self) -> dict[str, torch.Tensor]:
+        """What an adaptive sampler learned and a checkpoint must keep."""
+        return {}
+
+    def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restores what :meth:`state` returned (nothing by default)."""
+        del tensors

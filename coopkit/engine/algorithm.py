@@ -34,8 +34,15 @@ class Algorithm(ABC):
         self.parts = parts
 
     @abstractmethod
-    def step(self, observed: torch.Tensor, indices: torch.Tensor) -> dict[str, float]:
-        """One iteration on a batch of observed examples; returns its metrics."""
+    def step(
+        self, observed: torch.Tensor, indices: torch.Tensor, iteration: int
+    ) -> dict[str, float]:
+        """Iteration ``iteration`` (0-based) on a batch of observed examples (at ``indices`` of the
+        data source); returns its metrics."""
+
+    def revision_sampler(self, iteration: int):
+        """The Step D1 kernel for this iteration (samplers may follow schedules)."""
+        return self.parts.sampler.at_iteration(iteration, self.parts.train.iterations)
 
     @abstractmethod
     def stages(self) -> dict[str, torch.Tensor]:

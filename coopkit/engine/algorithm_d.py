@@ -34,12 +34,14 @@ class AlgorithmD(Algorithm):
             return torch.where(restart, self._noise(n), self.buffer)
         return self._noise(n)
 
-    def step(self, observed: torch.Tensor, indices: torch.Tensor) -> dict[str, float]:
+    def step(
+        self, observed: torch.Tensor, indices: torch.Tensor, iteration: int
+    ) -> dict[str, float]:
         p = self.parts
         timer = PhaseTimer(p.device)
         with timer("D1"):  # Langevin revision from the chosen start
             start = self._chain_start(observed)
-            revision = p.sampler.run(p.descriptor.energy, start, p.rng)
+            revision = self.revision_sampler(iteration).run(p.descriptor.energy, start, p.rng)
             revised = revision.x.detach()
         with timer("D2"):  # density shifting
             stats = density_shift(p.descriptor, p.descriptor_optimizer, observed, revised)

@@ -20,7 +20,9 @@ class AlgorithmG(Algorithm):
         preview_rng = torch.Generator(parts.device).manual_seed(0)
         self.preview_latents = generator.sample_latent(parts.train.chains, preview_rng)
 
-    def step(self, observed: torch.Tensor, indices: torch.Tensor) -> dict[str, float]:
+    def step(
+        self, observed: torch.Tensor, indices: torch.Tensor, iteration: int
+    ) -> dict[str, float]:
         p = self.parts
         timer = PhaseTimer(p.device)
         p.generator.train()

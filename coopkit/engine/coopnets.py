@@ -16,7 +16,9 @@ class CoopNets(Algorithm):
     _revision: torch.Tensor | None = None
     _latents: torch.Tensor | None = None
 
-    def step(self, observed: torch.Tensor, indices: torch.Tensor) -> dict[str, float]:
+    def step(
+        self, observed: torch.Tensor, indices: torch.Tensor, iteration: int
+    ) -> dict[str, float]:
         p = self.parts
         timer = PhaseTimer(p.device)
         p.generator.train()
@@ -28,7 +30,7 @@ class CoopNets(Algorithm):
                 )
 
         with timer("D1"):  # Langevin revision of the drafts under the descriptor
-            revision = p.sampler.run(p.descriptor.energy, y_draft, p.rng)
+            revision = self.revision_sampler(iteration).run(p.descriptor.energy, y_draft, p.rng)
             y_revised = revision.x.detach()
 
         with timer("G1"):  # latents that explain the revision: X̂ itself, or inferred from it

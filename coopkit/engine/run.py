@@ -177,7 +177,7 @@ class Run:
         batch_size = self.recipe.train.batch_size
         indices = torch.randint(len(data), (batch_size,), generator=self.data_rng)
         observed = data.batch(indices).to(self.device)
-        metrics = self.algorithm.step(observed, indices)
+        metrics = self.algorithm.step(observed, indices, self.iteration)
         self.iteration += 1
         metrics = {"iteration": self.iteration, **metrics, "seconds": time.perf_counter() - started}
         self.directory.log(metrics)
@@ -244,6 +244,8 @@ class Run:
             tensors.update(optimizer_tensors)
             optimizer_meta[name] = meta
         tensors.update({f"algorithm.{k}": v for k, v in self.algorithm.state().items()})
+        for name in ("sampler", "teacher"):
+            tensors.update({f"{name}.{k}": v for k, v in self._sampler_state(name).items()})
         tensors["rng.data"] = self.data_rng.get_state()
         tensors["rng.engine"] = self.rng.get_state()
         tensors["rng.torch"] = torch.get_rng_state()
@@ -258,6 +260,16 @@ class Run:
             "torch_version": torch.__version__,
         }
         return tensors, metadata
+
+    def _stateful_sampler(self, name: str) -> Sampler | None:
+        """The data-space sampler, or the teacher's latent sampler (adaptive ones carry state)."""
+        if name == "sampler":
+            return self.sampler
+        return getattr(self.teacher, "sampler", None)
+
+    def _sampler_state(self, name: str) -> dict[str, torch.Tensor]:
+        sampler = self._stateful_sampler(name)
+        return sampler.state() if sampler is not None else {}
 
     def save(self, path: str | Path) -> Path:
         """Writes a checkpoint: into ``<path>/checkpoints/`` for a run directory, or to ``path``
@@ -295,6 +307,13 @@ class Run:
                     if k.startswith("algorithm.")
                 }
             )
+            for name in ("sampler", "teacher"):
+                sampler = self._stateful_sampler(name)
+                if sampler is not None:
+                    prefix = f"{name}."
+                    sampler.load_state(
+                        {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+                    )
             self.data_rng.set_state(tensors["rng.data"])
             self.rng.set_state(tensors["rng.engine"])
             torch.set_rng_state(tensors["rng.torch"])

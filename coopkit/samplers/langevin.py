@@ -4,30 +4,66 @@
 
 with δ = ``step_size``. The factor ½ is part of the definition: other EBM libraries write the drift
 step as η = δ²/2; convert with δ = √(2η).
+
+Schedules over *training* iterations: ``step_size_end`` anneals δ from ``step_size`` (linear, cosine
+or geometric), and ``noise_off_after`` switches the noise off from that iteration on, as several
+public CoopNets releases do.
 """
 
 from __future__ import annotations
 
-import torch
-from einops import reduce
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from coopkit.core.sampler import EnergyFn, Sampler, SampleResult, SamplerParams, energy_and_grad
+from coopkit.core.sampler import (
+    EnergyFn,
+    Sampler,
+    SampleResult,
+    SamplerParams,
+    chain_stats,
+    energy_and_grad,
+    gaussian_like,
+)
+from coopkit.samplers.schedule import Shape, interpolate
 
 
 class LangevinParams(SamplerParams):
     noise: bool = Field(True, description="add δ·U each step; off = noise-free gradient descent")
+    step_size_end: float | None = Field(
+        None, gt=0, description="anneal δ to this value over the training iterations"
+    )
+    schedule: Shape = Field(
+        "linear", description="shape of the δ schedule: linear, cosine, geometric"
+    )
+    noise_off_after: int | None = Field(
+        None, ge=0, description="training iteration from which the noise is switched off"
+    )
+
+    @model_validator(mode="after")
+    def _noise_schedule_needs_noise(self) -> LangevinParams:
+        if self.noise_off_after is not None and not self.noise:
+            raise ValueError("noise_off_after needs noise = true (the noise is off already)")
+        return self
 
 
 class Langevin(Sampler):
-    """Unadjusted Langevin dynamics with a fixed step size."""
+    """Unadjusted Langevin dynamics (no Metropolis correction; see ``mala`` for that)."""
 
     Params = LangevinParams
 
-    def run(
-        self, energy_fn: EnergyFn, x0: torch.Tensor, generator: torch.Generator | None = None
-    ) -> SampleResult:
-        delta = self.params.step_size
+    def at_iteration(self, iteration: int, total: int) -> Langevin:
+        p = self.params
+        if p.step_size_end is None and p.noise_off_after is None:
+            return self
+        update: dict = {"step_size_end": None, "noise_off_after": None}
+        if p.step_size_end is not None:
+            fraction = iteration / max(total - 1, 1)
+            update["step_size"] = interpolate(p.step_size, p.step_size_end, fraction, p.schedule)
+        if p.noise_off_after is not None and iteration >= p.noise_off_after:
+            update["noise"] = False
+        return type(self)(p.model_copy(update=update))
+
+    def run(self, energy_fn: EnergyFn, x0, generator=None) -> SampleResult:
+        delta, noise = self.params.step_size, self.params.noise
         x = x0.detach().clone()
         energy_start = None
         for _ in range(self.params.steps):
@@ -35,15 +71,8 @@ class Langevin(Sampler):
             if energy_start is None:
                 energy_start = energy
             x = x - 0.5 * delta**2 * grad
-            if self.params.noise:
-                x = x + delta * torch.randn(
-                    x.shape, generator=generator, device=x.device, dtype=x.dtype
-                )
-        stats: dict[str, float] = {}
-        if energy_start is not None:
-            displacement = reduce((x - x0).abs(), "b ... -> b", "mean")
-            stats = {
-                "energy_start": float(energy_start.mean()),
-                "displacement": float(displacement.mean()),
-            }
-        return SampleResult(x, stats)
+            if noise:
+                x = x + delta * gaussian_like(x, generator)
+        if energy_start is None:
+            return SampleResult(x)
+        return SampleResult(x, {**chain_stats(x0, x, energy_start), "step_size": delta})
