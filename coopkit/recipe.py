@@ -379,7 +379,10 @@ def resolved_dict(recipe: Recipe, specs: dict[str, ComponentSpec]) -> dict[str, 
     """The recipe with every default filled in, as plain TOML-ready data."""
     data = recipe.model_dump(mode="json", exclude_none=True)
     for section, spec in specs.items():
-        data[section] = {"name": spec.name, **spec.params.model_dump(mode="json", exclude_none=True)}
+        data[section] = {
+            "name": spec.name,
+            **spec.params.model_dump(mode="json", exclude_none=True),
+        }
     for section in COMPONENT_SECTIONS:
         if section not in specs:
             data.pop(section, None)

@@ -76,9 +76,14 @@ def test_the_latent_sampler_of_a_teacher_is_checked_too(host):
     teacher = {"name": "langevin-inference", "sampler": "hmc", "sampler_options": {"leapfrog": 3}}
     with pytest.raises(RecipeError) as caught:
         resolve_components(parse_recipe(tiny_recipe(teacher=teacher), "r.toml"), host.registries)
-    assert "did you mean 'leapfrog_steps'" in problems(caught.value)["teacher.sampler_options.leapfrog"]
+    assert (
+        "did you mean 'leapfrog_steps'"
+        in problems(caught.value)["teacher.sampler_options.leapfrog"]
+    )
     teacher["sampler_options"] = {"leapfrog_steps": 3}
-    specs = resolve_components(parse_recipe(tiny_recipe(teacher=teacher), "r.toml"), host.registries)
+    specs = resolve_components(
+        parse_recipe(tiny_recipe(teacher=teacher), "r.toml"), host.registries
+    )
     assert type(specs["teacher"].build().sampler).__name__ == "HMC"
 
 

@@ -25,10 +25,13 @@ def density_shift(
     loss = f_synthesized - f_observed
     loss.backward()
     optimizer.step()
+    with torch.no_grad():
+        energy_revised = descriptor.reference_energy(synthesized).mean() - f_synthesized
     return {
         "descriptor_loss": float(loss.detach()),
         "f_observed": float(f_observed.detach()),
         "f_revised": float(f_synthesized.detach()),
+        "energy_revised": float(energy_revised),
     }
 
 
