@@ -25,6 +25,8 @@ def test_coopnets_end_to_end_writes_every_output(host, write_recipe):
         "f_draft",
         "f_revised",
         "revision_displacement",
+        "revision_energy_start",
+        "energy_revised",
         "seconds_G0",
         "seconds_D1",
         "seconds_G1",
