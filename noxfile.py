@@ -1,4 +1,4 @@
-"""Sessions: ``nox -s tests`` (the test suite), ``nox -s lint``, ``nox -s texture`` (the main job).
+"""Sessions: ``nox -s dyntex`` (the main job), ``nox -s tests``, ``nox -s lint``, ``nox -s texture``.
 
 Each session builds its own virtualenv with the pinned torch, coopkit and the built-in plugins.
 """
@@ -11,7 +11,7 @@ nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 
 TORCH = ["torch==2.14.1", "torchvision==0.29.1"]
-PLUGINS = ["-e", "plugins/coopkit-image"]
+PLUGINS = ["-e", "plugins/coopkit-image", "-e", "plugins/coopkit-video"]
 
 
 def install_coopkit(session: nox.Session, extras: str = "") -> None:
@@ -30,6 +30,13 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
+
+
+@nox.session
+def dyntex(session: nox.Session) -> None:
+    """Install and train the dynamic-texture recipe (extra arguments are KEY=VALUE overrides)."""
+    install_coopkit(session)
+    session.run("coopkit", "run", "recipes/dyntex.toml", *session.posargs)
 
 
 @nox.session

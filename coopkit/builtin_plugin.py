@@ -41,3 +41,17 @@ def coopkit_register_teachers(registry):
         "coopkit.teachers.langevin_inference:LangevinInference",
         summary="l_q latent Langevin steps from X̂ (eq. 15), then G2",
     )
+
+
+@coopkit.hookimpl
+def coopkit_register_metrics(registry):
+    registry.add(
+        "psnr",
+        "coopkit.metrics.similarity:PSNR",
+        summary="peak signal-to-noise ratio (dB) of synthesized vs observed examples (Table 6)",
+    )
+    registry.add(
+        "ssim",
+        "coopkit.metrics.similarity:SSIM",
+        summary="structural similarity of synthesized vs observed examples, per frame (Table 6)",
+    )

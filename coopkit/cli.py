@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -96,7 +97,7 @@ def run(
         where = f"the last checkpoint is {latest}" if latest else "no checkpoint was written yet"
         errors.print(
             f"[yellow]interrupted at iteration {built.iteration}; {where}. "
-            f"Continue with: coopkit run {recipe} {' '.join(overrides or [])} --resume[/]"
+            f"Continue with: {escape(shlex.join(['coopkit', 'run', recipe, *(overrides or []), '--resume']))}[/]"
         )
         raise typer.Exit(130) from None
     console.print(
@@ -105,7 +106,16 @@ def run(
 
 
 @app.command()
-def validate(recipes: Annotated[list[str], typer.Argument(help="recipe files or names")]) -> None:
+def validate(
+    recipes: Annotated[list[str], typer.Argument(help="recipe files or names")],
+    build: Annotated[
+        bool,
+        typer.Option(
+            "--build/--no-build",
+            help="also build the data and nets (catches sizes that don't fit, missing files)",
+        ),
+    ] = True,
+) -> None:
     """Check recipes (structure, then every component's parameters); all problems at once."""
     from coopkit.recipe import load_recipe, resolve_components
 
@@ -114,7 +124,11 @@ def validate(recipes: Annotated[list[str], typer.Argument(help="recipe files or 
     for name in recipes:
         try:
             recipe = load_recipe(name, None, host.registries.recipes)
-            resolve_components(recipe, host.registries)
+            specs = resolve_components(recipe, host.registries)
+            if build:
+                from coopkit.engine.run import Run
+
+                Run(recipe, specs, host)
         except UserError as error:
             failed += 1
             errors.print(f"[red]✗[/] {escape(str(error))}", highlight=False)
@@ -215,7 +229,7 @@ def list_components(
     kind: Annotated[
         str,
         typer.Argument(
-            help="samplers, teachers, energy_models, latent_models, datasets, metrics, recipes"
+            help="samplers, teachers, energy_models, latent_models, datasets, metrics, baselines, recipes"
         ),
     ],
     pattern: Annotated[str, typer.Argument(help="wildcard filter, e.g. 'texture*'")] = "*",
@@ -226,14 +240,14 @@ def list_components(
     """List registered components of one kind, with their parameters."""
     host = _host()
     registry = host.registries[_kind(kind)]
-    table = Table(
-        "name", "plugin", "summary", *(["parameters"] if params else []), title=registry.kind
-    )
+    params = params and registry.kind != "recipes"
+    columns = ["name", "plugin", "summary", *(["parameters"] if params else [])]
+    table = Table(*columns, title=registry.kind)
     for entry in registry:
         if entry.name not in registry.names(pattern):
             continue
         row = [entry.name, entry.plugin, entry.summary]
-        if params and registry.kind != "recipes":
+        if params:
             row.append(_describe_params(entry))
         table.add_row(*row)
     console.print(table)
@@ -255,13 +269,28 @@ def _describe_params(entry: Any) -> str:
 # ------------------------------------------------------------------------------------ runs
 
 
+def _fresh_stem(run_path: Path, loaded: Any, seed: int) -> Path:
+    """Where `coopkit sample` writes: beside the run's samples, never over an earlier file."""
+    if run_path.is_dir() or run_path.parent.name == "checkpoints":
+        folder = loaded.directory.samples
+    else:  # a lone checkpoint file: next to it
+        folder = run_path.parent
+    base = f"fresh_iter{loaded.iteration:07d}_seed{seed}"
+    stem, count = folder / base, 1
+    while list(folder.glob(f"{stem.name}_S*")):
+        count += 1
+        stem = folder / f"{base}_{count}"
+    return stem
+
+
 @app.command()
 def sample(
     run_path: Annotated[Path, typer.Argument(help="run directory or checkpoint file")],
     n: Annotated[int, typer.Option("-n", help="how many samples")] = 16,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     out: Annotated[
-        Path | None, typer.Option(help="where to write (default RUN/samples/fresh_<seed>)")
+        Path | None,
+        typer.Option(help="file stem to write to (default RUN/samples/fresh_iter<N>_seed<seed>)"),
     ] = None,
 ) -> None:
     """Synthesize fresh samples from a trained run: S1 generator draft and S2 revision."""
@@ -269,29 +298,68 @@ def sample(
     from coopkit.media import write_samples
 
     loaded = coopkit.load(run_path)
-    stem = out or loaded.directory.samples / f"fresh_seed{seed}"
-    written = []
+    stem = out or _fresh_stem(run_path, loaded, seed)
+    batches = {}
     if loaded.generator is not None:
-        written += write_samples(
-            loaded.generate(n, seed=seed),
-            Path(f"{stem}_S1_draft"),
-            loaded.layout,
-            loaded.value_range,
-        )
+        batches["S1_draft"] = loaded.generate(n, seed=seed)
     if loaded.descriptor is not None:
-        written += write_samples(
-            loaded.sample(n, seed=seed),
-            Path(f"{stem}_S2_revision"),
-            loaded.layout,
-            loaded.value_range,
+        batches["S2_revision"] = loaded.sample(n, seed=seed)
+    for stage, batch in batches.items():
+        for path in write_samples(
+            batch, Path(f"{stem}_{stage}"), loaded.layout, loaded.value_range
+        ):
+            console.print(f"wrote {path}")
+
+
+@app.command()
+def evaluate(
+    run_path: Annotated[Path, typer.Argument(help="run directory or checkpoint file")],
+    metric: Annotated[
+        str, typer.Option("--metric", help="comma-separated metrics, e.g. psnr,ssim")
+    ],
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            "--baseline", help="comma-separated baselines; default: all for this data; 'none'"
+        ),
+    ] = None,
+    n: Annotated[
+        int | None, typer.Option("-n", help="synthesized examples (default: train.chains)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+) -> None:
+    """Compare synthesized with observed examples (and baselines fitted to the same data)."""
+    import coopkit
+    from coopkit.evaluation import evaluate as run_evaluation
+
+    loaded = coopkit.load(run_path)
+    metrics = [name.strip() for name in metric.split(",") if name.strip()]
+    baselines = None
+    if baseline is not None:
+        baselines = (
+            [] if baseline == "none" else [b.strip() for b in baseline.split(",") if b.strip()]
         )
-    for path in written:
-        console.print(f"wrote {path}")
+    result = run_evaluation(loaded, metrics, baselines=baselines, n=n, seed=seed)
+    table = Table(
+        "method", *metrics, title=f"evaluation of {run_path} (iteration {loaded.iteration})"
+    )
+    for method, values in result.rows.items():
+        table.add_row(method, *(str(values[name]) for name in metrics))
+    console.print(table)
+    loaded.directory.path.mkdir(parents=True, exist_ok=True)
+    written = result.write(loaded.directory.path / "evaluation.json")
+    console.print(f"wrote {written}")
+
+
+def register_plugin_commands(target: typer.Typer, host: Any) -> None:
+    """Lets plugins add sub-commands (``coopkit_register_commands(app)``)."""
+    host.call_event("coopkit_register_commands", app=target)
 
 
 def main() -> None:
     """Entry point: user errors exit 2 with a message and no traceback; bugs exit 1."""
     try:
+        register_plugin_commands(app, _host())
         app()
     except UserError as error:
         errors.print(f"[red]error[/]: {escape(str(error))}", highlight=False)

@@ -24,8 +24,15 @@ def _param_rows(command) -> list[str]:
         else:
             name = ", ".join(f"`{opt}`" for opt in param.opts + param.secondary_opts)
             help_text = param.help or ""
-        default = param.default if param.default not in (None, (), [], False) else ""
-        shown = f"`{default}`" if default != "" and not callable(default) else ""
+        default = param.default
+        hidden = (
+            default is None
+            or default is False
+            or default == ()
+            or default == []
+            or callable(default)
+        )
+        shown = "" if hidden else f"`{default}`"
         rows.append(f"| {name} | {help_text} | {shown} |")
     return rows
 

@@ -46,6 +46,11 @@ def coopkit_register_metrics(registry):
 
 
 @hookspec
+def coopkit_register_baselines(registry):
+    """Add baselines evaluated beside a run: targets build a :class:`coopkit.core.Baseline`."""
+
+
+@hookspec
 def coopkit_register_recipes(registry):
     """Add named recipes: targets are paths to TOML files (``registry.add_recipe(name, path)``)."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -154,16 +155,23 @@ class PluginHost:
         return getattr(self.manager.hook, hook_name).get_hookimpls()
 
     def call_event(self, hook_name: str, **kwargs: Any) -> None:
-        """Call an event hook on every loaded plugin; a failing plugin is reported, not fatal
-        (unless strict)."""
+        """Call an event hook on every loaded plugin. A plugin whose hook raises is warned about
+        once, marked failed and not called again (fatal in strict mode)."""
         for impl in self.hook_impls(hook_name):
             info = self.plugins.get(impl.plugin_name)
+            if info is not None and info.status != "loaded":
+                continue
             try:
                 impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
             except Exception as error:
                 if info is None:
                     raise
                 self._fail(info, error, f"handling {hook_name}")
+                warnings.warn(
+                    f"plugin {info.name!r} failed in {hook_name} and is switched off for this "
+                    f"process: {info.error}",
+                    stacklevel=2,
+                )
 
     def versions(self) -> dict[str, str]:
         """Versions of the loaded plugins' distributions (for checkpoint metadata)."""

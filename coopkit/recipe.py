@@ -362,7 +362,7 @@ def resolve_components(recipe: Recipe, registries: Any) -> dict[str, ComponentSp
         specs[section] = spec
     teacher = specs.get("teacher")
     if recipe.train.algorithm == "generator" and teacher is not None:
-        if not teacher.build().infers_latents:
+        if not teacher.target.infers_latents:
             problems.append(
                 (
                     "teacher.name",

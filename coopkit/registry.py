@@ -24,6 +24,7 @@ KINDS: dict[str, str] = {
     "teachers": "teacher",
     "datasets": "dataset",
     "metrics": "metric",
+    "baselines": "baseline",
     "recipes": "recipe",
 }
 

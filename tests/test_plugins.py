@@ -140,3 +140,44 @@ def test_cli_disable_plugin_flag():
     payload = json.loads(result.stdout)
     assert {p["name"]: p["status"] for p in payload["plugins"]}["builtin"] == "disabled"
     assert payload["unknown_disabled"] == ["nosuch"]
+
+
+def test_plugins_can_add_commands():
+    import typer
+    from typer.testing import CliRunner
+
+    from coopkit.cli import register_plugin_commands
+
+    class CommandPlugin:
+        @coopkit.hookimpl
+        def coopkit_register_commands(self, app):
+            @app.command()
+            def hello(name: str = "world"):
+                print(f"hello {name}")
+
+    app = typer.Typer()
+
+    @app.command()
+    def other():
+        pass
+
+    host = PluginHost(entry_points=[], extra={"cmd": CommandPlugin()}, disabled=set(), strict=True)
+    register_plugin_commands(app, host)
+    result = CliRunner().invoke(app, ["hello", "--name", "coopkit"])
+    assert result.exit_code == 0 and "hello coopkit" in result.output
+
+
+def test_a_failing_event_hook_is_reported_once_and_switched_off():
+    calls = []
+
+    class Flaky:
+        @coopkit.hookimpl
+        def coopkit_log_step(self, iteration):
+            calls.append(iteration)
+            raise RuntimeError("logger down")
+
+    host = PluginHost(entry_points=[], extra={"flaky": Flaky()}, disabled=set(), strict=False)
+    with pytest.warns(UserWarning, match="logger down"):
+        host.call_event("coopkit_log_step", run=None, iteration=1, metrics={})
+    host.call_event("coopkit_log_step", run=None, iteration=2, metrics={})
+    assert calls == [1] and host.plugins["flaky"].status == "failed"

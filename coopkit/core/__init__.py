@@ -1,13 +1,20 @@
 """The four abstractions of cooperative learning, plus the data source."""
 
+from coopkit.core.baseline import Baseline, BaselineParams
 from coopkit.core.data import DataParams, DataSource
 from coopkit.core.energy import EnergyModel, EnergyParams
 from coopkit.core.latent import LatentModel, LatentParams
+from coopkit.core.metric import Metric, MetricParams, MetricValue
 from coopkit.core.params import Params
 from coopkit.core.sampler import EnergyFn, Sampler, SampleResult, SamplerParams, energy_and_grad
 from coopkit.core.teacher import Teacher, TeacherParams
 
 __all__ = [
+    "Baseline",
+    "BaselineParams",
+    "Metric",
+    "MetricParams",
+    "MetricValue",
     "DataParams",
     "DataSource",
     "EnergyFn",

@@ -36,10 +36,8 @@ class Teacher(ABC):
     ) -> tuple[torch.Tensor, dict[str, float]]:
         """Step G1: the latents to regress from, starting at ``x_start`` (X̂ in CoopNets)."""
 
-    @property
-    def infers_latents(self) -> bool:
-        """Whether Step G1 moves the latents at all (Algorithm G needs it to)."""
-        return True
+    infers_latents: bool = True
+    """Whether Step G1 moves the latents at all (Algorithm G needs it to)."""
 
     def reconstruct(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from pathlib import Path
@@ -188,9 +189,10 @@ class Run:
 
     def write_stage_samples(self) -> list[Path]:
         written = []
+        reference = self.data.batch(torch.arange(1))
         for stage, batch in self.algorithm.stages().items():
             stem = self.directory.sample_stem(self.iteration, stage)
-            written += write_samples(batch, stem, self.layout, self.value_range)
+            written += write_samples(batch, stem, self.layout, self.value_range, reference)
         return written
 
     # ------------------------------------------------------------------ synthesis
@@ -223,9 +225,13 @@ class Run:
                 start = self.generator(self.generator.sample_latent(n, rng))
         else:
             start = self.descriptor.sample_reference(n, self.shape, rng)
-        sampler = self.sampler
+        # the kernel as training left it: schedules at their last value, adapted step sizes kept
+        sampler = self.sampler.at_iteration(
+            max(self.iteration - 1, 0), self.recipe.train.iterations
+        )
         if steps is not None:
-            sampler = type(sampler)(sampler.params.model_copy(update={"steps": steps}))
+            sampler = copy.copy(sampler)
+            sampler.params = sampler.params.model_copy(update={"steps": steps})
         return sampler.run(self.descriptor.energy, start, rng).x
 
     # ------------------------------------------------------------------ checkpoints
@@ -256,6 +262,7 @@ class Run:
             "coopkit_version": coopkit.__version__,
             "plugins": self.host.versions(),
             "data": self.data_info,
+            "device_type": self.device.type,
             "optimizers": optimizer_meta,
             "torch_version": torch.__version__,
         }
@@ -315,7 +322,10 @@ class Run:
                         {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
                     )
             self.data_rng.set_state(tensors["rng.data"])
-            self.rng.set_state(tensors["rng.engine"])
+            if metadata.get("device_type", "cpu") == self.device.type:
+                self.rng.set_state(tensors["rng.engine"])
+            else:  # a CUDA generator's state means nothing on the CPU and vice versa
+                self.rng.manual_seed(self.recipe.seed + 1 + self.iteration)
             torch.set_rng_state(tensors["rng.torch"])
             self.iteration = int(metadata["iteration"])
         except (KeyError, RuntimeError, ValueError) as error:

@@ -1,4 +1,5 @@
-"""Sample writers by data layout. Images (``b c h w``) become one PNG grid."""
+"""Sample writers by data layout: images (``b c h w``) become one PNG grid; video (``b c t h w``)
+an animated GIF and MP4 beside the observed clip, plus a PNG strip of frames."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 from torchvision.utils import make_grid
+
+from coopkit.media.video import write_video_samples
 
 
 def image_grid(
@@ -22,21 +25,29 @@ def image_grid(
 
 
 def write_image_grid(
-    batch: torch.Tensor, stem: Path, value_range: tuple[float, float]
+    batch: torch.Tensor,
+    stem: Path,
+    value_range: tuple[float, float],
+    reference: torch.Tensor | None = None,
 ) -> list[Path]:
+    del reference  # observed images are written once, as observed.png
     path = stem.with_suffix(".png")
     path.parent.mkdir(parents=True, exist_ok=True)
     image_grid(batch, value_range).save(path)
     return [path]
 
 
-WRITERS = {"b c h w": write_image_grid}
+WRITERS = {"b c h w": write_image_grid, "b c t h w": write_video_samples}
 
 
 def write_samples(
-    batch: torch.Tensor, stem: Path, layout: str, value_range: tuple[float, float] = (-1.0, 1.0)
+    batch: torch.Tensor,
+    stem: Path,
+    layout: str,
+    value_range: tuple[float, float] = (-1.0, 1.0),
+    reference: torch.Tensor | None = None,
 ) -> list[Path]:
-    """Writes a batch for people to look at; returns the files written (none for a layout that no
-    writer knows yet)."""
+    """Writes a batch for people to look at, with observed ``reference`` examples beside it where
+    the format allows (video); returns the files written (none for a layout no writer knows)."""
     writer = WRITERS.get(layout)
-    return writer(batch, Path(stem), value_range) if writer else []
+    return writer(batch, Path(stem), value_range, reference) if writer else []

@@ -11,9 +11,7 @@ from coopkit.core.teacher import Teacher
 class MCMCTeaching(Teacher):
     """Step G1 keeps X = X̂: the generator regresses the revision Ỹ on the latents that drew it."""
 
-    @property
-    def infers_latents(self) -> bool:
-        return False
+    infers_latents = False
 
     def infer(
         self,

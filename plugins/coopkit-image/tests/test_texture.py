@@ -142,4 +142,4 @@ def test_the_texture_recipe_runs_from_the_command_line(tmp_path):
         text=True,
     )
     assert sampled.returncode == 0, sampled.stderr
-    assert (out / "samples" / "fresh_seed0_S2_revision.png").exists()
+    assert (out / "samples" / "fresh_iter0000003_seed0_S2_revision.png").exists()

@@ -1,0 +1,1 @@
+"""Built-in evaluation metrics (registered through coopkit's own entry point)."""

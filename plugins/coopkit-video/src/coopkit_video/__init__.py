@@ -1,0 +1,3 @@
+"""Spatio-temporal nets, video IO and procedural dynamic textures for coopkit."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,156 @@
+"""Video data sources (layout ``b c t h w``): procedural dynamic textures, and clips read from video
+files (PyAV), folders of frames or .npy arrays. Each frame is min–max scaled to [−1, 1] by default,
+as the authors' release does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from PIL import Image
+from pydantic import Field
+
+from coopkit.core import DataParams, DataSource
+from coopkit.errors import DataError
+from coopkit_video.procedural import PATTERNS, render
+
+VIDEO_SUFFIXES = {".mp4", ".avi", ".webm", ".gif", ".mov", ".mkv", ".m4v"}
+FRAME_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
+Scaling = Literal["per-frame", "clip", "fixed"]
+
+
+def scale(video: torch.Tensor, scaling: Scaling) -> torch.Tensor:
+    """(c, t, h, w) in [0, 1] → [−1, 1]: each frame's own min/max, the clip's, or fixed 0..1."""
+    if scaling == "fixed":
+        return video * 2 - 1
+    dims = (0, 2, 3) if scaling == "per-frame" else (0, 1, 2, 3)
+    low = video.amin(dim=dims, keepdim=True)
+    high = video.amax(dim=dims, keepdim=True)
+    return (video - low) / (high - low).clamp_min(1e-8) * 2 - 1
+
+
+class OneClip(DataSource):
+    """A data source of one clip (the paper learns one model per dynamic texture)."""
+
+    layout = "b c t h w"
+    clip: torch.Tensor
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.clip.shape)
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        if index != 0:
+            raise IndexError(index)
+        return self.clip
+
+
+def side_pair(size: int | tuple[int, int]) -> tuple[int, int]:
+    return (size, size) if isinstance(size, int) else tuple(size)
+
+
+class ProceduralParams(DataParams):
+    pattern: str = Field("fire", description=f"one of {', '.join(PATTERNS)}")
+    frames: int = Field(16, ge=2, description="clip length")
+    size: int | tuple[int, int] = Field(48, description="frame side, or [height, width]")
+    seed: int = Field(0, description="the clip is a deterministic function of the seed")
+    scaling: Scaling = "per-frame"
+
+
+class ProceduralDynamicTexture(OneClip):
+    Params = ProceduralParams
+
+    def __init__(self, params: ProceduralParams):
+        if params.pattern not in PATTERNS:
+            raise DataError(
+                f"data.pattern = {params.pattern!r}: no such procedural texture; "
+                f"choose one of {', '.join(PATTERNS)}"
+            )
+        try:
+            clip = render(params.pattern, params.frames, side_pair(params.size), params.seed)
+        except ValueError as error:
+            raise DataError(f"data: {error}") from None
+        self.clip = scale(clip.float(), params.scaling)
+
+
+class VideoParams(DataParams):
+    path: str = Field(
+        description="video file (mp4, avi, webm, gif, ...), folder of frames, or .npy"
+    )
+    frames: int = Field(16, ge=2, description="how many frames to take")
+    start: int = Field(0, ge=0, description="first frame")
+    stride: int = Field(1, ge=1, description="take every stride-th frame")
+    crop: float = Field(1.0, gt=0, le=1, description="centre-crop this fraction of each side")
+    size: int | tuple[int, int] | None = Field(48, description="resize frames to this (None: keep)")
+    scaling: Scaling = "per-frame"
+
+
+def read_video_file(path: Path, wanted: range) -> list[np.ndarray]:
+    import av
+
+    frames = []
+    try:
+        with av.open(str(path)) as container:
+            for index, frame in enumerate(container.decode(video=0)):
+                if index in wanted:
+                    frames.append(frame.to_ndarray(format="rgb24"))
+                if index >= wanted.stop:
+                    break
+    except (av.error.FFmpegError, OSError, ValueError) as error:
+        raise DataError(f"data.path = {str(path)!r}: cannot decode it as video ({error})") from None
+    return frames
+
+
+def read_frames(path: Path, wanted: range) -> list[np.ndarray]:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in FRAME_SUFFIXES)
+        return [np.asarray(Image.open(files[i]).convert("RGB")) for i in wanted if i < len(files)]
+    if path.suffix.lower() in {".npy", ".npz"}:
+        array = np.load(path)
+        if isinstance(array, np.lib.npyio.NpzFile):
+            array = array[array.files[0]]
+        if array.ndim == 3:
+            array = array[..., None].repeat(3, axis=-1)
+        if array.dtype != np.uint8:
+            array = (np.clip(array, 0, 1) * 255).astype(np.uint8)
+        return [array[i] for i in wanted if i < len(array)]
+    return read_video_file(path, wanted)
+
+
+class VideoClip(OneClip):
+    Params = VideoParams
+
+    def __init__(self, params: VideoParams):
+        path = Path(params.path).expanduser()
+        if not path.exists():
+            raise DataError(
+                f"data.path = {params.path!r}: no such file or folder. Give a video file "
+                f"({', '.join(sorted(VIDEO_SUFFIXES))}), a folder of frames or a .npy array"
+            )
+        wanted = range(params.start, params.start + params.frames * params.stride, params.stride)
+        frames = read_frames(path, wanted)
+        if len(frames) < params.frames:
+            raise DataError(
+                f"data.path = {params.path!r}: only {len(frames)} frames from frame {params.start} "
+                f"at stride {params.stride}, {params.frames} wanted; lower data.frames or data.stride"
+            )
+        images = [self._prepare(Image.fromarray(frame).convert("RGB"), params) for frame in frames]
+        clip = torch.from_numpy(np.stack(images)).float().div(255)
+        self.clip = scale(clip.permute(3, 0, 1, 2).contiguous(), params.scaling)
+
+    @staticmethod
+    def _prepare(image: Image.Image, params: VideoParams) -> np.ndarray:
+        if params.crop < 1:
+            width, height = image.size
+            w, h = round(width * params.crop), round(height * params.crop)
+            left, top = (width - w) // 2, (height - h) // 2
+            image = image.crop((left, top, left + w, top + h))
+        if params.size is not None:
+            height, width = side_pair(params.size)
+            image = image.resize((width, height), Image.Resampling.BICUBIC)
+        return np.asarray(image)

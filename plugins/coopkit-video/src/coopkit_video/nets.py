@@ -1,0 +1,149 @@
+"""The spatio-temporal nets of the paper's experiment 7 (dynamic textures), layout ``b c t h w``.
+
+Descriptor: 5×5×5 filters with stride 2, then a layer that is fully connected in space and
+convolutional in time (temporal kernel 5, stride 2), then a 1×1×5 temporal convolution; ReLU; f sums
+the last map. It scores how the texture moves, wherever in time that happens.
+
+Generator: a latent sequence (latent_channels × t/8 × 1 × 1) goes through a temporal deconvolution,
+a layer that is spatially fully connected (to an s₀ × s₀ map) and temporally deconvolutional, then
+stride-2 5×5×5 up-sampling deconvolutions (the first also doubles time); batch norm + ReLU; tanh.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from torch import nn
+
+from coopkit.core import EnergyModel, EnergyParams, LatentModel, LatentParams
+
+
+def init_normal(module: nn.Module, std: float) -> None:
+    """Weights ~ N(0, std²), biases 0."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Conv3d | nn.ConvTranspose3d):
+            nn.init.normal_(layer.weight, 0.0, std)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+
+
+def check_divisible(
+    frames: int, height: int, width: int, time_factor: int, space_factor: int
+) -> None:
+    if frames % time_factor or height % space_factor or width % space_factor:
+        raise ValueError(
+            f"needs the frame count divisible by {time_factor} and the frame sides by "
+            f"{space_factor}, got {frames} frames of {height}×{width}; change data.frames or "
+            "data.size"
+        )
+
+
+class STDescriptorParams(EnergyParams):
+    channels: list[int] = Field(
+        [120, 30, 10], min_length=3, max_length=3, description="filters per layer"
+    )
+    kernel: int = Field(5, ge=1, description="spatio-temporal kernel of the first layer")
+    temporal_kernel: int = Field(5, ge=1, description="temporal kernel of layers 2 and 3")
+    init_std: float = Field(0.005, gt=0, description="std of the N(0, std²) weight initialisation")
+
+
+class SpatioTemporalDescriptor(EnergyModel):
+    Params = STDescriptorParams
+
+    def __init__(self, params: STDescriptorParams, shape: tuple[int, ...]):
+        channels, frames, height, width = shape
+        check_divisible(frames, height, width, time_factor=8, space_factor=2)
+        first, second, third = params.channels
+        k, kt = params.kernel, params.temporal_kernel
+        net = nn.Sequential(
+            nn.Conv3d(channels, first, k, stride=2, padding=k // 2),
+            nn.ReLU(),
+            nn.Conv3d(
+                first,
+                second,
+                (kt, height // 2, width // 2),
+                stride=(2, 1, 1),
+                padding=(kt // 2, 0, 0),
+            ),
+            nn.ReLU(),
+            nn.Conv3d(second, third, (kt, 1, 1), stride=(2, 1, 1), padding=(kt // 2, 0, 0)),
+        )
+        init_normal(net, params.init_std)
+        super().__init__(net, reference=params.reference, reference_std=params.reference_std)
+
+
+class STGeneratorParams(LatentParams):
+    latent_channels: int = Field(5, ge=1, description="channels of the latent sequence")
+    temporal_channels: list[int] = Field(
+        [256, 128],
+        min_length=2,
+        max_length=2,
+        description="widths of the temporal deconvolution and the spatially fully connected layer",
+    )
+    upsampling_channels: list[int] = Field(
+        [64],
+        description="widths of the hidden up-sampling layers (one more layer makes the output)",
+    )
+    temporal_kernel: int = Field(5, ge=1)
+    kernel: int = Field(5, ge=1, description="spatial kernel of the up-sampling layers")
+    init_std: float = Field(0.005, gt=0, description="std of the N(0, std²) weight initialisation")
+
+
+def norm_relu(channels: int) -> list[nn.Module]:
+    return [nn.BatchNorm3d(channels), nn.ReLU()]
+
+
+class SpatioTemporalGenerator(LatentModel):
+    Params = STGeneratorParams
+
+    def __init__(self, params: STGeneratorParams, shape: tuple[int, ...]):
+        channels, frames, height, width = shape
+        upsamplings = len(params.upsampling_channels) + 1
+        check_divisible(frames, height, width, time_factor=8, space_factor=2**upsamplings)
+        base_h, base_w = height // 2**upsamplings, width // 2**upsamplings
+        kt, k = params.temporal_kernel, params.kernel
+        temporal, fully_connected = params.temporal_channels
+        up_in = [fully_connected, *params.upsampling_channels]
+        up_out = [*params.upsampling_channels, channels]
+        layers: list[nn.Module] = [
+            nn.ConvTranspose3d(
+                params.latent_channels,
+                temporal,
+                (kt, 1, 1),
+                stride=(2, 1, 1),
+                padding=(kt // 2, 0, 0),
+                output_padding=(1, 0, 0),
+            ),
+            *norm_relu(temporal),
+            nn.ConvTranspose3d(
+                temporal,
+                fully_connected,
+                (kt, base_h, base_w),
+                stride=(2, 1, 1),
+                padding=(kt // 2, 0, 0),
+                output_padding=(1, 0, 0),
+            ),
+            *norm_relu(fully_connected),
+        ]
+        for index, (c_in, c_out) in enumerate(zip(up_in, up_out, strict=True)):
+            time_stride = 2 if index == 0 else 1  # the first up-sampling also doubles time
+            time_kernel = kt if index == 0 else 3
+            layers.append(
+                nn.ConvTranspose3d(
+                    c_in,
+                    c_out,
+                    (time_kernel, k, k),
+                    stride=(time_stride, 2, 2),
+                    padding=(time_kernel // 2, k // 2, k // 2),
+                    output_padding=(time_stride - 1, 1, 1),
+                )
+            )
+            if index < upsamplings - 1:
+                layers += norm_relu(c_out)
+        layers.append(nn.Tanh())
+        net = nn.Sequential(*layers)
+        init_normal(net, params.init_std)
+        super().__init__(
+            net,
+            latent_shape=(params.latent_channels, frames // 8, 1, 1),
+            noise_std=params.noise_std,
+        )

@@ -1,0 +1,176 @@
+"""coopkit-video: the spatio-temporal nets, the data sources, the writers and the recipes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from coopkit_video.data import ProceduralDynamicTexture, ProceduralParams, VideoClip, VideoParams
+from coopkit_video.nets import (
+    SpatioTemporalDescriptor,
+    SpatioTemporalGenerator,
+    STDescriptorParams,
+    STGeneratorParams,
+)
+from PIL import Image
+
+import coopkit
+from coopkit.errors import DataError, RecipeError
+from coopkit.media.video import to_uint8, write_gif, write_mp4
+from coopkit.plugins import default_host
+from coopkit.recipe import load_recipe, resolve_components
+from coopkit.testing import check_data_source, check_energy_model, check_latent_model
+
+RECIPES = Path(__file__).parents[1] / "src" / "coopkit_video" / "recipes"
+SHAPE = (3, 8, 16, 16)
+
+
+def test_descriptor_conformance_and_output():
+    params = STDescriptorParams(channels=[6, 4, 2], reference_std=0.5)
+    model = SpatioTemporalDescriptor(params, shape=SHAPE)
+    check_energy_model(model, SHAPE)
+    assert model.net(torch.zeros(1, *SHAPE)).shape == (1, 2, 1, 1, 1)
+
+
+def test_generator_conformance_and_latent_shape():
+    params = STGeneratorParams(latent_channels=3, temporal_channels=[8, 6], upsampling_channels=[4])
+    generator = SpatioTemporalGenerator(params, shape=SHAPE)
+    assert generator.latent_shape == (3, 1, 1, 1)
+    check_latent_model(generator, SHAPE)
+
+
+def test_sizes_the_nets_cannot_make_are_explained():
+    with pytest.raises(ValueError, match="frame count divisible by 8"):
+        SpatioTemporalGenerator(STGeneratorParams(), shape=(3, 12, 16, 16))
+    with pytest.raises(RecipeError, match="generator.*frame sides by 4"):
+        coopkit.build("dyntex", ["data.size=18", "output.dir=/tmp/never-written"])
+
+
+@pytest.mark.parametrize("pattern", ["fire", "ocean", "flicker"])
+def test_procedural_source_scales_each_frame(pattern):
+    source = ProceduralDynamicTexture(ProceduralParams(pattern=pattern, frames=8, size=16))
+    check_data_source(source)
+    clip = source[0]
+    assert clip.shape == (3, 8, 16, 16)
+    per_frame = clip.transpose(0, 1).flatten(1)
+    assert torch.allclose(per_frame.min(1).values, torch.full((8,), -1.0), atol=1e-5)
+    assert torch.allclose(per_frame.max(1).values, torch.ones(8), atol=1e-5)
+
+
+def test_unknown_pattern_is_a_data_error():
+    with pytest.raises(DataError, match="fire, ocean, flicker"):
+        ProceduralDynamicTexture(ProceduralParams(pattern="lava"))
+
+
+def moving_square(frames: int = 12, size: int = 20) -> np.ndarray:
+    video = np.zeros((frames, size, size, 3), dtype=np.uint8)
+    for t in range(frames):
+        video[t, 4:10, t : t + 6] = (255, 128, 0)
+    return video
+
+
+@pytest.mark.parametrize("kind", ["mp4", "gif", "folder", "npy"])
+def test_a_real_clip_reads_from_every_kind_of_input(tmp_path, kind):
+    video = moving_square()
+    if kind == "mp4":
+        path = write_mp4(video, tmp_path / "clip.mp4")
+    elif kind == "gif":
+        path = write_gif(video, tmp_path / "clip.gif")
+    elif kind == "folder":
+        path = tmp_path / "frames"
+        path.mkdir()
+        for t, frame in enumerate(video):
+            Image.fromarray(frame).save(path / f"{t:03d}.png")
+    else:
+        path = tmp_path / "clip.npy"
+        np.save(path, video)
+    source = VideoClip(
+        VideoParams(path=str(path), frames=4, start=2, stride=2, size=16, scaling="fixed")
+    )
+    check_data_source(source)
+    clip = source[0]
+    assert clip.shape == (3, 4, 16, 16)
+    # the orange square moves right by 2 pixels (of 20) per kept frame
+    red = clip[0]
+    centres = [(red[t] > 0).float().mean(0).argmax().item() for t in range(4)]
+    assert centres == sorted(centres) and centres[-1] > centres[0]
+
+
+def test_missing_or_short_clips_say_what_to_do(tmp_path):
+    with pytest.raises(DataError, match="no such file or folder"):
+        VideoClip(VideoParams(path=str(tmp_path / "nope.mp4")))
+    np.save(tmp_path / "short.npy", moving_square(frames=3))
+    with pytest.raises(DataError, match="only 3 frames.*lower data.frames"):
+        VideoClip(VideoParams(path=str(tmp_path / "short.npy"), frames=8))
+
+
+def test_gif_and_mp4_writers_round_trip(tmp_path):
+    import av
+
+    clips = to_uint8(torch.rand(1, 3, 5, 8, 8) * 2 - 1, (-1.0, 1.0))
+    assert clips.shape == (1, 5, 8, 8, 3) and clips.dtype == np.uint8
+    gif = write_gif(clips[0], tmp_path / "a.gif")
+    assert Image.open(gif).n_frames == 5
+    mp4 = write_mp4(moving_square(), tmp_path / "a.mp4")
+    with av.open(str(mp4)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 12
+
+
+def test_every_shipped_recipe_validates():
+    host = default_host()
+    for path in sorted(RECIPES.glob("*.toml")):
+        resolve_components(load_recipe(path, None, host.registries.recipes), host.registries)
+    assert {"dyntex", "dyntex-paper"} <= set(host.registries.recipes.names())
+
+
+def test_dyntex_runs_samples_and_evaluates_beside_lds(tmp_path):
+    out = tmp_path / "run"
+    small = [
+        "train.iterations=2",
+        "data.frames=8",
+        "data.size=16",
+        "sampler.steps=2",
+        "generator.upsampling_channels=[4]",
+        "descriptor.channels=[6, 4, 2]",
+        f"output.dir={out}",
+    ]
+    subprocess.run(
+        [sys.executable, "-m", "coopkit", "run", "dyntex", *small, "--no-progress"],
+        check=True,
+        capture_output=True,
+    )
+    samples = {p.name for p in (out / "samples").iterdir()}
+    assert {
+        "observed.gif",
+        "observed.mp4",
+        "iter_0000002_S2_revision.gif",
+        "iter_0000002_S2_revision.mp4",
+        "iter_0000002_S2_revision_frames.png",
+    } <= samples
+    assert Image.open(out / "samples" / "iter_0000002_S2_revision.gif").n_frames == 8
+    result = subprocess.run(
+        [sys.executable, "-m", "coopkit", "evaluate", str(out), "--metric", "psnr,ssim"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    table = json.loads((out / "evaluation.json").read_text())["results"]
+    assert set(table) == {"coopkit (S2 revision)", "coopkit (S1 generator)", "lds"}
+    for method in table.values():
+        assert np.isfinite(method["psnr"]["mean"]) and -1 <= method["ssim"]["mean"] <= 1 + 1e-6
+    assert table["lds"]["psnr"]["mean"] < 60  # a fitted model, not a replay of the clip
+    sampled = subprocess.run(
+        [sys.executable, "-m", "coopkit", "sample", str(out), "-n", "2"],
+        capture_output=True,
+        text=True,
+    )
+    assert sampled.returncode == 0, sampled.stderr
+    assert any(
+        p.name.endswith("S2_revision.gif") and p.name.startswith("fresh")
+        for p in (out / "samples").iterdir()
+    )
