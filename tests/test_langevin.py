@@ -9,9 +9,8 @@ import torch
 from scipy import stats
 from torch import nn
 
-from coopkit.core import EnergyModel, LatentModel
+from coopkit.core import EnergyModel
 from coopkit.samplers.langevin import Langevin, LangevinParams
-from coopkit.teachers.langevin_inference import LangevinInference, LangevinInferenceParams
 from coopkit.testing import check_sampler
 
 
@@ -73,34 +72,6 @@ def test_zero_score_with_too_few_steps_fails_the_check():
     sampler = Langevin(LangevinParams(steps=20, step_size=0.1 * s))
     x = sampler.run(model.energy, torch.full((2000, 2), 3 * s), torch.Generator().manual_seed(0)).x
     assert abs(float(x.mean())) > 5 * s / math.sqrt(x.numel())
-
-
-def test_latent_langevin_matches_factor_analysis_posterior():
-    """g(X) = W X: the posterior of X given Y is N(μ, Σ), Σ = (I + WᵀW/σ²)⁻¹, μ = ΣWᵀY/σ²."""
-    torch.manual_seed(0)
-    d, D, sigma, chains = 2, 3, 0.8, 6000
-    linear = nn.Linear(d, D, bias=False)
-    with torch.no_grad():
-        linear.weight.copy_(torch.tensor([[1.0, 0.5], [-0.3, 1.2], [0.8, -0.7]]))
-    generator = LatentModel(linear, latent_shape=(d,), noise_std=sigma)
-    y_obs = torch.tensor([1.0, -0.5, 2.0])
-    W = linear.weight.detach()
-    cov = torch.linalg.inv(torch.eye(d) + W.T @ W / sigma**2)
-    mean = cov @ W.T @ y_obs / sigma**2
-
-    teacher = LangevinInference(LangevinInferenceParams(steps=1500, step_size=0.1))
-    x, _ = teacher.infer(
-        generator, torch.zeros(chains, d), y_obs.expand(chains, D), torch.Generator().manual_seed(1)
-    )
-    x = x.double()
-    assert torch.allclose(x.mean(0), mean.double(), atol=0.03)
-    assert torch.allclose(torch.cov(x.T), cov.double(), atol=0.03)
-    # goodness of fit along the first principal axis
-    eigenvalues, eigenvectors = torch.linalg.eigh(cov.double())
-    projected = (x - mean.double()) @ eigenvectors[:, 0]
-    assert (
-        stats.kstest(projected.numpy(), "norm", args=(0, math.sqrt(eigenvalues[0]))).pvalue > 1e-3
-    )
 
 
 def test_same_seed_same_chain():

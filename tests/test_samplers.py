@@ -4,6 +4,7 @@ posterior of a linear-Gaussian generator. Each check would fail for a wrong kern
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -196,6 +197,12 @@ def test_latent_samplers_recover_the_linear_gaussian_posterior(name):
     x = x.double()
     assert torch.allclose(x.mean(0), mean.double(), atol=0.03)
     assert torch.allclose(torch.cov(x.T), cov.double(), atol=0.03)
+    # goodness of fit along the posterior's first principal axis
+    eigenvalues, eigenvectors = torch.linalg.eigh(cov.double())
+    projected = (x - mean.double()) @ eigenvectors[:, 0]
+    assert (
+        stats.kstest(projected.numpy(), "norm", args=(0, math.sqrt(eigenvalues[0]))).pvalue > 1e-3
+    )
     if name != "langevin":
         assert 0 < stats_["inference_acceptance_rate"] <= 1
 

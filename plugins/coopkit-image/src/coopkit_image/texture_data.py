@@ -12,6 +12,7 @@ from pydantic import Field
 
 from coopkit.core import DataParams, DataSource
 from coopkit.errors import DataError
+from coopkit.media.frames import crop_and_resize
 
 BUNDLED = ("brick", "grass", "gravel")
 
@@ -66,14 +67,7 @@ class TextureImage(DataSource):
         mode = {"gray": "L", "rgb": "RGB"}.get(params.color)
         if mode is None:
             mode = "L" if image.mode in ("L", "I", "I;16", "1") else "RGB"
-        image = image.convert(mode)
-        if params.crop < 1:
-            width, height = image.size
-            w, h = round(width * params.crop), round(height * params.crop)
-            left, top = (width - w) // 2, (height - h) // 2
-            image = image.crop((left, top, left + w, top + h))
-        height, width = (params.size, params.size) if isinstance(params.size, int) else params.size
-        image = image.resize((width, height), Image.Resampling.LANCZOS)
+        image = crop_and_resize(image.convert(mode), params.crop, params.size)
         array = np.asarray(image, dtype=np.float64)
         array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
         self.example = torch.from_numpy(to_unit_range(array, params.scaling)).float()

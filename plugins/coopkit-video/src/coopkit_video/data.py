@@ -14,6 +14,7 @@ from pydantic import Field
 
 from coopkit.core import DataParams, DataSource
 from coopkit.errors import DataError
+from coopkit.media.frames import crop_and_resize, sides
 from coopkit_video.procedural import PATTERNS, render
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".webm", ".gif", ".mov", ".mkv", ".m4v"}
@@ -50,10 +51,6 @@ class OneClip(DataSource):
         return self.clip
 
 
-def side_pair(size: int | tuple[int, int]) -> tuple[int, int]:
-    return (size, size) if isinstance(size, int) else tuple(size)
-
-
 class ProceduralParams(DataParams):
     pattern: str = Field("fire", description=f"one of {', '.join(PATTERNS)}")
     frames: int = Field(16, ge=2, description="clip length")
@@ -72,7 +69,7 @@ class ProceduralDynamicTexture(OneClip):
                 f"choose one of {', '.join(PATTERNS)}"
             )
         try:
-            clip = render(params.pattern, params.frames, side_pair(params.size), params.seed)
+            clip = render(params.pattern, params.frames, sides(params.size), params.seed)
         except ValueError as error:
             raise DataError(f"data: {error}") from None
         self.clip = scale(clip.float(), params.scaling)
@@ -139,18 +136,16 @@ class VideoClip(OneClip):
                 f"data.path = {params.path!r}: only {len(frames)} frames from frame {params.start} "
                 f"at stride {params.stride}, {params.frames} wanted; lower data.frames or data.stride"
             )
-        images = [self._prepare(Image.fromarray(frame).convert("RGB"), params) for frame in frames]
+        images = [
+            np.asarray(
+                crop_and_resize(
+                    Image.fromarray(frame).convert("RGB"),
+                    params.crop,
+                    params.size,
+                    Image.Resampling.BICUBIC,
+                )
+            )
+            for frame in frames
+        ]
         clip = torch.from_numpy(np.stack(images)).float().div(255)
         self.clip = scale(clip.permute(3, 0, 1, 2).contiguous(), params.scaling)
-
-    @staticmethod
-    def _prepare(image: Image.Image, params: VideoParams) -> np.ndarray:
-        if params.crop < 1:
-            width, height = image.size
-            w, h = round(width * params.crop), round(height * params.crop)
-            left, top = (width - w) // 2, (height - h) // 2
-            image = image.crop((left, top, left + w, top + h))
-        if params.size is not None:
-            height, width = side_pair(params.size)
-            image = image.resize((width, height), Image.Resampling.BICUBIC)
-        return np.asarray(image)

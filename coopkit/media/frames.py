@@ -1,0 +1,31 @@
+"""Preparing pictures (images, video frames) for data sources: centre crop and resize.
+
+Public so that modality plugins share one implementation instead of each writing its own.
+"""
+
+from __future__ import annotations
+
+from PIL import Image
+
+
+def sides(size: int | tuple[int, int]) -> tuple[int, int]:
+    """``64`` → (64, 64); ``(48, 64)`` stays (height, width)."""
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+def crop_and_resize(
+    image: Image.Image,
+    crop: float = 1.0,
+    size: int | tuple[int, int] | None = None,
+    resample: Image.Resampling = Image.Resampling.LANCZOS,
+) -> Image.Image:
+    """Keeps the central ``crop`` fraction of each side, then resizes to ``size`` (height, width)."""
+    if crop < 1:
+        width, height = image.size
+        w, h = max(1, round(width * crop)), max(1, round(height * crop))
+        left, top = (width - w) // 2, (height - h) // 2
+        image = image.crop((left, top, left + w, top + h))
+    if size is not None:
+        height, width = sides(size)
+        image = image.resize((width, height), resample)
+    return image
