@@ -304,11 +304,21 @@ def sample(
         batches["S1_draft"] = loaded.generate(n, seed=seed)
     if loaded.descriptor is not None:
         batches["S2_revision"] = loaded.sample(n, seed=seed)
+    reference = _observed_example(loaded)
     for stage, batch in batches.items():
-        for path in write_samples(
-            batch, Path(f"{stem}_{stage}"), loaded.layout, loaded.value_range
-        ):
+        stage_stem = Path(f"{stem}_{stage}")
+        for path in write_samples(batch, stage_stem, loaded.layout, loaded.value_range, reference):
             console.print(f"wrote {path}")
+
+
+def _observed_example(loaded: Any) -> Any:
+    """The first observed example, shown beside video samples — if the data is still at hand."""
+    import torch
+
+    try:
+        return loaded.data.batch(torch.arange(1))
+    except UserError:
+        return None
 
 
 @app.command()

@@ -174,3 +174,29 @@ def test_dyntex_runs_samples_and_evaluates_beside_lds(tmp_path):
         p.name.endswith("S2_revision.gif") and p.name.startswith("fresh")
         for p in (out / "samples").iterdir()
     )
+
+
+def test_a_video_file_trains_like_the_procedural_clip(tmp_path):
+    """[data] name = "video": an MP4 made from a procedural clip trains through the same recipe."""
+    from coopkit_video.procedural import render
+
+    frames = (render("ocean", 8, (16, 16), seed=3).permute(1, 2, 3, 0).numpy() * 255).astype(
+        np.uint8
+    )
+    clip = write_mp4(frames, tmp_path / "ocean.mp4")
+    recipe = tmp_path / "mine.toml"
+    text = (RECIPES / "dyntex.toml").read_text()
+    text = text.replace('name = "procedural-dyntex"', 'name = "video"')
+    text = text.replace('pattern = "fire"', f'path = "{clip}"').replace("size = 48", "size = 16")
+    text = text.replace("frames = 16", "frames = 8")
+    recipe.write_text(text)
+    overrides = [
+        "train.iterations=2",
+        "sampler.steps=2",
+        "generator.upsampling_channels=[4]",
+        "descriptor.channels=[6, 4, 2]",
+        f"output.dir={tmp_path / 'run'}",
+    ]
+    run = coopkit.build(recipe, overrides).fit(progress=False)
+    assert run.data.shape == (3, 8, 16, 16)
+    assert (tmp_path / "run" / "samples" / "iter_0000002_S2_revision.gif").exists()
