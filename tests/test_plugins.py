@@ -103,7 +103,9 @@ def test_import_and_help_do_not_import_torch():
     code = "import sys, coopkit, coopkit.cli; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "coopkit", "--help"], capture_output=True, text=True
+        [sys.executable, "-X", "importtime", "-m", "coopkit", "--help"],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0 and "validate" in result.stdout
     assert "torch" not in result.stderr, "`coopkit --help` imported torch"

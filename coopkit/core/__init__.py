@@ -1,7 +1,7 @@
 """The four abstractions of cooperative learning, plus the data source."""
 
 from coopkit.core.baseline import Baseline, BaselineParams
-from coopkit.core.data import DataParams, DataSource
+from coopkit.core.data import DataParams, DataSource, SingleExample
 from coopkit.core.energy import EnergyModel, EnergyParams
 from coopkit.core.latent import LatentModel, LatentParams
 from coopkit.core.metric import Metric, MetricParams, MetricValue
@@ -24,6 +24,7 @@ __all__ = [
     "LatentParams",
     "Params",
     "SampleResult",
+    "SingleExample",
     "Sampler",
     "SamplerParams",
     "Teacher",

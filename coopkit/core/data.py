@@ -45,3 +45,22 @@ class DataSource(ABC):
     def batch(self, indices: torch.Tensor) -> torch.Tensor:
         """The examples at ``indices`` stacked into a batch (sources may override for speed)."""
         return torch.stack([self[int(i)] for i in indices])
+
+
+class SingleExample(DataSource):
+    """A source of one example, set as ``self.example`` (the paper learns one model per texture
+    image and one per dynamic texture)."""
+
+    example: torch.Tensor
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.example.shape)
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        if index != 0:
+            raise IndexError(index)
+        return self.example

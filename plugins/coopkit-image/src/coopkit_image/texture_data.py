@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from pydantic import Field
 
-from coopkit.core import DataParams, DataSource
+from coopkit.core import DataParams, SingleExample
 from coopkit.errors import DataError
 from coopkit.media.frames import crop_and_resize
 
@@ -58,7 +58,7 @@ def to_unit_range(array: np.ndarray, scaling: str) -> np.ndarray:
     return (array - low) / max(high - low, 1e-8) * 2.0 - 1.0
 
 
-class TextureImage(DataSource):
+class TextureImage(SingleExample):
     Params = TextureImageParams
     layout = "b c h w"
 
@@ -71,15 +71,3 @@ class TextureImage(DataSource):
         array = np.asarray(image, dtype=np.float64)
         array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
         self.example = torch.from_numpy(to_unit_range(array, params.scaling)).float()
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.example.shape)
-
-    def __len__(self) -> int:
-        return 1
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        if index != 0:
-            raise IndexError(index)
-        return self.example

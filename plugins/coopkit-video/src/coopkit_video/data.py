@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from pydantic import Field
 
-from coopkit.core import DataParams, DataSource
+from coopkit.core import DataParams, SingleExample
 from coopkit.errors import DataError
 from coopkit.media.frames import crop_and_resize, sides
 from coopkit_video.procedural import PATTERNS, render
@@ -32,23 +32,10 @@ def scale(video: torch.Tensor, scaling: Scaling) -> torch.Tensor:
     return (video - low) / (high - low).clamp_min(1e-8) * 2 - 1
 
 
-class OneClip(DataSource):
+class OneClip(SingleExample):
     """A data source of one clip (the paper learns one model per dynamic texture)."""
 
     layout = "b c t h w"
-    clip: torch.Tensor
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.clip.shape)
-
-    def __len__(self) -> int:
-        return 1
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        if index != 0:
-            raise IndexError(index)
-        return self.clip
 
 
 class ProceduralParams(DataParams):
@@ -72,7 +59,7 @@ class ProceduralDynamicTexture(OneClip):
             clip = render(params.pattern, params.frames, sides(params.size), params.seed)
         except ValueError as error:
             raise DataError(f"data: {error}") from None
-        self.clip = scale(clip.float(), params.scaling)
+        self.example = scale(clip.float(), params.scaling)
 
 
 class VideoParams(DataParams):
@@ -148,4 +135,4 @@ class VideoClip(OneClip):
             for frame in frames
         ]
         clip = torch.from_numpy(np.stack(images)).float().div(255)
-        self.clip = scale(clip.permute(3, 0, 1, 2).contiguous(), params.scaling)
+        self.example = scale(clip.permute(3, 0, 1, 2).contiguous(), params.scaling)
