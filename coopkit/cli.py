@@ -367,13 +367,22 @@ def register_plugin_commands(target: typer.Typer, host: Any) -> None:
 
 
 def main() -> None:
-    """Entry point: user errors exit 2 with a message and no traceback; bugs exit 1."""
+    """Entry point: user errors exit 2 with a message and no traceback; bugs exit 1; Ctrl-C 130."""
     try:
         register_plugin_commands(app, _host())
-        app()
+        code = app(standalone_mode=False)  # a typer.Exit comes back as its code
     except UserError as error:
         errors.print(f"[red]error[/]: {escape(str(error))}", highlight=False)
         sys.exit(2)
     except PluginError as error:
         errors.print(f"[red]plugin error[/]: {escape(str(error))}", highlight=False)
         sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        errors.print("[yellow]interrupted[/]")
+        sys.exit(130)
+    except Exception as error:
+        if hasattr(error, "show") and hasattr(error, "exit_code"):  # usage errors (bad options)
+            error.show()
+            sys.exit(error.exit_code)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
