@@ -269,12 +269,16 @@ def _describe_params(entry: Any) -> str:
 # ------------------------------------------------------------------------------------ runs
 
 
+def _beside(run_path: Path, loaded: Any, inside: str = "") -> Path:
+    """Where commands on a run write: in its run directory, or next to a lone checkpoint file."""
+    if run_path.is_dir() or run_path.parent.name == "checkpoints":
+        return loaded.directory.path / inside
+    return run_path.parent
+
+
 def _fresh_stem(run_path: Path, loaded: Any, seed: int) -> Path:
     """Where `coopkit sample` writes: beside the run's samples, never over an earlier file."""
-    if run_path.is_dir() or run_path.parent.name == "checkpoints":
-        folder = loaded.directory.samples
-    else:  # a lone checkpoint file: next to it
-        folder = run_path.parent
+    folder = _beside(run_path, loaded, "samples")
     base = f"fresh_iter{loaded.iteration:07d}_seed{seed}"
     stem, count = folder / base, 1
     while list(folder.glob(f"{stem.name}_S*")):
@@ -286,7 +290,7 @@ def _fresh_stem(run_path: Path, loaded: Any, seed: int) -> Path:
 @app.command()
 def sample(
     run_path: Annotated[Path, typer.Argument(help="run directory or checkpoint file")],
-    n: Annotated[int, typer.Option("-n", help="how many samples")] = 16,
+    n: Annotated[int, typer.Option("-n", min=1, help="how many samples")] = 16,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     out: Annotated[
         Path | None,
@@ -334,7 +338,8 @@ def evaluate(
         ),
     ] = None,
     n: Annotated[
-        int | None, typer.Option("-n", help="synthesized examples (default: train.chains)")
+        int | None,
+        typer.Option("-n", min=1, help="synthesized examples (default: train.chains)"),
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
 ) -> None:
@@ -356,8 +361,9 @@ def evaluate(
     for method, values in result.rows.items():
         table.add_row(method, *(str(values[name]) for name in metrics))
     console.print(table)
-    loaded.directory.path.mkdir(parents=True, exist_ok=True)
-    written = result.write(loaded.directory.path / "evaluation.json")
+    folder = _beside(run_path, loaded)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = result.write(folder / "evaluation.json")
     console.print(f"wrote {written}")
 
 

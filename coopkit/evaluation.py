@@ -81,7 +81,14 @@ def evaluate(
     result = Evaluation(metrics)
     for method, samples in methods.items():
         result.rows[method] = {
-            name: measure.compute(samples, observed, run.value_range)
+            name: _compute(name, measure, samples, observed, run.value_range)
             for name, measure in measures.items()
         }
     return result
+
+
+def _compute(name, measure, samples, observed, value_range) -> MetricValue:
+    try:
+        return measure.compute(samples, observed, value_range)
+    except ValueError as error:  # a metric that does not apply to this data
+        raise UserError(f"metric {name!r} cannot evaluate this run: {error}") from None

@@ -212,3 +212,13 @@ def test_ctrl_c_leaves_the_last_checkpoint_whole_and_resumable(host, write_recip
     assert resumed.iteration == 4
     iterations = [json.loads(m)["iteration"] for m in run_dir.metrics.read_text().splitlines()]
     assert iterations == [1, 2, 3, 4]
+
+
+def test_f_draft_is_the_descriptors_score_of_the_drafts_before_d2(host, write_recipe):
+    run = coopkit.build(write_recipe(train={"descriptor_lr": 1e-12}), host=host)
+    observed = run.data.batch(torch.arange(2))
+    metrics = run.algorithm.step(observed, torch.arange(2), 0)
+    with torch.no_grad():
+        direct = float(run.descriptor.score(run.algorithm.stages()["S1"]).mean())
+    assert metrics["f_draft"] == pytest.approx(direct, rel=1e-4, abs=1e-6)
+    assert metrics["f_draft"] != 0.0

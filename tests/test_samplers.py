@@ -258,3 +258,52 @@ def test_an_adapted_hmc_step_size_survives_a_checkpoint(host, write_recipe):
     assert coopkit.load(run.directory.path, host=host).sampler.step_size == run.sampler.step_size
     last = json.loads(run.directory.metrics.read_text().splitlines()[-1])
     assert 0 <= last["revision_acceptance_rate"] <= 1
+
+
+def test_hmc_with_a_heavy_mass_still_samples_the_target():
+    """The mass enters the momentum draw, the kinetic energy and the position update; getting any
+    of them wrong changes the stationary law."""
+    sampler = HMC(HMCParams(steps=300, step_size=0.5, leapfrog_steps=8, mass=4.0))
+    x = sampler.run(gaussian_energy, torch.full((4000, 2), 5.0), rng(6)).x.double()
+    assert torch.allclose(x.mean(0), MEAN.double(), atol=0.06)
+    assert torch.allclose(torch.cov(x.T), COV.double(), atol=0.06)
+
+
+def test_cosine_schedule_is_slow_at_both_ends():
+    sampler = Langevin(LangevinParams(step_size=0.1, step_size_end=0.02, schedule="cosine"))
+    assert sampler.at_iteration(5, 11).params.step_size == pytest.approx(0.06)  # the midpoint
+    assert sampler.at_iteration(1, 11).params.step_size == pytest.approx(
+        0.1 - 0.08 * (1 - math.cos(math.pi / 10)) / 2
+    )
+
+
+def test_the_teachers_latent_sampler_follows_its_schedule(host, write_recipe):
+    teacher = {
+        "name": "langevin-inference",
+        "steps": 2,
+        "step_size": 0.1,
+        "sampler_options": {"step_size_end": 0.01},
+    }
+    run = coopkit.build(write_recipe(teacher=teacher, train={"iterations": 4}), host=host)
+    run.fit(progress=False)
+    sizes = [
+        json.loads(m)["inference_step_size"] for m in run.directory.metrics.read_text().splitlines()
+    ]
+    assert sizes[0] == pytest.approx(0.1) and sizes[-1] == pytest.approx(0.01)
+
+
+def test_sampling_after_training_does_not_adapt(host, write_recipe):
+    recipe = write_recipe(sampler={"name": "hmc", "steps": 3, "leapfrog_steps": 2, "adapt": True})
+    run = coopkit.build(recipe, host=host).fit(progress=False)
+    before = run.sampler.step_size
+    run.sample(4, seed=0)
+    assert run.sampler.step_size == before
+
+
+def test_langevin_inference_from_python_needs_the_sampler_object():
+    with pytest.raises(ValueError, match="latent_sampler="):
+        LangevinInference(LangevinInferenceParams(sampler="mala"))
+    teacher = LangevinInference(
+        LangevinInferenceParams(sampler="mala"), latent_sampler=MALA(SamplerParams())
+    )
+    assert isinstance(teacher.sampler, MALA)

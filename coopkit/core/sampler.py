@@ -79,6 +79,11 @@ class Sampler(ABC):
         del iteration, total
         return self
 
+    def frozen(self) -> Sampler:
+        """The kernel for synthesis after training: same settings, learning nothing (adaptive
+        samplers return a copy that no longer adapts)."""
+        return self
+
     def state(self) -> dict[str, torch.Tensor]:
         """What an adaptive sampler learned and a checkpoint must keep."""
         return {}

@@ -39,6 +39,12 @@ class Teacher(ABC):
     infers_latents: bool = True
     """Whether Step G1 moves the latents at all (Algorithm G needs it to)."""
 
+    def at_iteration(self, iteration: int, total: int) -> Teacher:
+        """The teacher to use at training iteration ``iteration`` of ``total`` (a teacher with a
+        scheduled latent sampler returns a re-configured copy)."""
+        del iteration, total
+        return self
+
     def reconstruct(
         self,
         generator: LatentModel,

@@ -44,6 +44,10 @@ class Algorithm(ABC):
         """The Step D1 kernel for this iteration (samplers may follow schedules)."""
         return self.parts.sampler.at_iteration(iteration, self.parts.train.iterations)
 
+    def teacher(self, iteration: int):
+        """The Steps G1/G2 teacher for this iteration (its latent sampler may follow schedules)."""
+        return self.parts.teacher.at_iteration(iteration, self.parts.train.iterations)
+
     @abstractmethod
     def stages(self) -> dict[str, torch.Tensor]:
         """The latest synthesized examples by stage: S1 draft, S2 revision, S3 reconstruction."""

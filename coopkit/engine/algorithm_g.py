@@ -27,12 +27,11 @@ class AlgorithmG(Algorithm):
         timer = PhaseTimer(p.device)
         p.generator.train()
         indices = indices.to(self.latents.device)
+        teacher = self.teacher(iteration)
         with timer("G1"):  # Langevin inference of X from the examples' previous latents
-            x, inference_stats = p.teacher.infer(
-                p.generator, self.latents[indices], observed, p.rng
-            )
+            x, inference_stats = teacher.infer(p.generator, self.latents[indices], observed, p.rng)
         with timer("G2"):  # reconstruction of the observed examples
-            loss = p.teacher.reconstruct(p.generator, x, observed, p.generator_optimizer)
+            loss = teacher.reconstruct(p.generator, x, observed, p.generator_optimizer)
         self.latents[indices] = x
         self._observed, self._inferred = observed, x
         return {"generator_loss": loss, **inference_stats, **timer.seconds}

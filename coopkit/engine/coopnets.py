@@ -32,10 +32,12 @@ class CoopNets(Algorithm):
         with timer("D1"):  # Langevin revision of the drafts under the descriptor
             revision = self.revision_sampler(iteration).run(p.descriptor.energy, y_draft, p.rng)
             y_revised = revision.x.detach()
-            f_draft = self._score_of_draft(y_draft, revision.stats)
+            with torch.no_grad():
+                f_draft = float(p.descriptor.score(y_draft).mean())  # before D2 moves θ
 
         with timer("G1"):  # latents that explain the revision: X̂ itself, or inferred from it
-            x_taught, inference_stats = p.teacher.infer(p.generator, x_draft, y_revised, p.rng)
+            teacher = self.teacher(iteration)
+            x_taught, inference_stats = teacher.infer(p.generator, x_draft, y_revised, p.rng)
 
         with timer("D2"):  # density shifting: observed up, revised down
             descriptor_stats = density_shift(
@@ -43,7 +45,7 @@ class CoopNets(Algorithm):
             )
 
         with timer("G2"):  # reconstruction: g(X) regressed onto the revision (MCMC teaching)
-            generator_loss = p.teacher.reconstruct(
+            generator_loss = teacher.reconstruct(
                 p.generator, x_taught, y_revised, p.generator_optimizer
             )
 
@@ -58,15 +60,6 @@ class CoopNets(Algorithm):
             **inference_stats,
             **timer.seconds,
         }
-
-    def _score_of_draft(self, y_draft: torch.Tensor, stats: dict[str, float]) -> float:
-        """Mean f(Ŷ) under the descriptor before D2, from the sampler's starting energy when it
-        reports one (ℰ = ||Y||²/2s² − f saves a forward pass)."""
-        descriptor = self.parts.descriptor
-        with torch.no_grad():
-            if "energy_start" in stats:
-                return float(descriptor.reference_energy(y_draft).mean()) - stats["energy_start"]
-            return float(descriptor.score(y_draft).mean())
 
     def stages(self) -> dict[str, torch.Tensor]:
         if self._draft is None:

@@ -226,9 +226,9 @@ class Run:
         else:
             start = self.descriptor.sample_reference(n, self.shape, rng)
         # the kernel as training left it: schedules at their last value, adapted step sizes kept
-        sampler = self.sampler.at_iteration(
-            max(self.iteration - 1, 0), self.recipe.train.iterations
-        )
+        # (and no longer adapting)
+        last = max(self.iteration - 1, 0)
+        sampler = self.sampler.at_iteration(last, self.recipe.train.iterations).frozen()
         if steps is not None:
             sampler = copy.copy(sampler)
             sampler.params = sampler.params.model_copy(update={"steps": steps})

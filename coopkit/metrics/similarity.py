@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+from einops import rearrange, reduce
 
 from coopkit.core.metric import Metric, MetricValue
 from coopkit.metrics.psnr import psnr
@@ -24,13 +25,26 @@ def against_each_observed(
     return torch.stack(per_observed).mean(0)
 
 
+def psnr_per_frame(x: torch.Tensor, y: torch.Tensor, data_range: float) -> torch.Tensor:
+    """PSNR per example; for video (b, c, t, h, w) the mean of the frames' PSNRs."""
+    if x.dim() != 5:
+        return psnr(x, y, data_range)
+    frames = x.shape[2]
+    per_frame = psnr(
+        rearrange(x, "b c t h w -> (b t) c h w"),
+        rearrange(y, "b c t h w -> (b t) c h w"),
+        data_range,
+    )
+    return reduce(per_frame, "(b t) -> b", "mean", t=frames)
+
+
 class PSNR(Metric):
-    """Peak signal-to-noise ratio in dB (per example, over all its values)."""
+    """Peak signal-to-noise ratio in dB: per example, or per frame and averaged for video."""
 
     def compute(self, samples, observed, value_range) -> MetricValue:
         data_range = value_range[1] - value_range[0]
         return MetricValue.of(
-            against_each_observed(psnr, samples.float(), observed.float(), data_range)
+            against_each_observed(psnr_per_frame, samples.float(), observed.float(), data_range)
         )
 
 

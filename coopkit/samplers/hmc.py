@@ -83,6 +83,13 @@ class HMC(Sampler):
         }
         return SampleResult(x, stats)
 
+    def frozen(self) -> HMC:
+        if not self.params.adapt:
+            return self
+        fixed = HMC(self.params.model_copy(update={"adapt": False}))
+        fixed.step_size = self.step_size
+        return fixed
+
     def state(self) -> dict[str, torch.Tensor]:
         return {"step_size": torch.tensor(self.step_size, dtype=torch.float64)}
 

@@ -7,6 +7,7 @@ registered sampler (``mala``, ``hmc``, ``gd``, a plugin's) can take its place.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
@@ -32,9 +33,22 @@ class LangevinInference(Teacher):
 
     def __init__(self, params: LangevinInferenceParams, latent_sampler: Sampler | None = None):
         super().__init__(params)
+        if latent_sampler is None and params.sampler != "langevin":
+            raise ValueError(
+                f"sampler = {params.sampler!r} is resolved from the registry when the teacher is "
+                "built from a recipe; from Python, pass latent_sampler=<a Sampler>"
+            )
         self.sampler = latent_sampler or Langevin(
             LangevinParams(steps=params.steps, step_size=params.step_size, **params.sampler_options)
         )
+
+    def at_iteration(self, iteration: int, total: int) -> LangevinInference:
+        scheduled = self.sampler.at_iteration(iteration, total)
+        if scheduled is self.sampler:
+            return self
+        teacher = copy.copy(self)
+        teacher.sampler = scheduled
+        return teacher
 
     @classmethod
     def nested_sections(

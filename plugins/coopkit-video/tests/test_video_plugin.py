@@ -174,6 +174,33 @@ def test_dyntex_runs_samples_and_evaluates_beside_lds(tmp_path):
         p.name.endswith("S2_revision.gif") and p.name.startswith("fresh")
         for p in (out / "samples").iterdir()
     )
+    zero = subprocess.run(
+        [sys.executable, "-m", "coopkit", "evaluate", str(out), "--metric", "psnr", "-n", "0"],
+        capture_output=True,
+        text=True,
+    )
+    assert zero.returncode == 2 and "Traceback" not in zero.stderr
+    lone = tmp_path / "elsewhere" / "model.safetensors"
+    lone.parent.mkdir()
+    lone.write_bytes((out / "checkpoints" / "iter_0000002.safetensors").read_bytes())
+    beside = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coopkit",
+            "evaluate",
+            str(lone),
+            "--metric",
+            "psnr",
+            "--baseline",
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert beside.returncode == 0, beside.stderr
+    assert (lone.parent / "evaluation.json").exists() and not (tmp_path / "runs").exists()
 
 
 def test_a_video_file_trains_like_the_procedural_clip(tmp_path):
@@ -200,3 +227,46 @@ def test_a_video_file_trains_like_the_procedural_clip(tmp_path):
     run = coopkit.build(recipe, overrides).fit(progress=False)
     assert run.data.shape == (3, 8, 16, 16)
     assert (tmp_path / "run" / "samples" / "iter_0000002_S2_revision.gif").exists()
+
+
+@pytest.mark.parametrize("layout", ["t h w c", "t c h w", "t h w", "float255"])
+def test_npy_clips_in_every_documented_layout(tmp_path, layout):
+    video = moving_square()  # (t, h, w, 3) uint8
+    array = {
+        "t h w c": video,
+        "t c h w": video.transpose(0, 3, 1, 2),
+        "t h w": video[..., 0],
+        "float255": video.astype(np.float32),
+    }[layout]
+    np.save(tmp_path / "clip.npy", array)
+    clip = VideoClip(
+        VideoParams(path=str(tmp_path / "clip.npy"), frames=4, size=None, scaling="fixed")
+    )[0]
+    assert clip.shape == (3, 4, 20, 20)
+    assert float(clip[0, 0, 5, 2]) == pytest.approx(1.0)  # the red channel of the square is 255
+
+
+def test_frame_folders_are_read_in_natural_order_and_bad_frames_are_named(tmp_path):
+    video = moving_square(frames=11)
+    for t, frame in enumerate(video):
+        Image.fromarray(frame).save(
+            tmp_path / f"frame_{t}.png"
+        )  # frame_10 sorts before frame_2 as text
+    clip = VideoClip(VideoParams(path=str(tmp_path), frames=11, size=None, scaling="fixed"))[0]
+    red = clip[0]
+    centres = [(red[t] > 0).float().mean(0).argmax().item() for t in range(11)]
+    assert centres == sorted(centres)
+    (tmp_path / "frame_11.png").write_text("broken")
+    with pytest.raises(DataError, match="frame_11.png is not a readable image"):
+        VideoClip(VideoParams(path=str(tmp_path), frames=12, size=None))
+
+
+def test_video_psnr_is_the_mean_of_the_frames_psnr():
+    from coopkit.metrics.similarity import PSNR
+
+    observed = torch.zeros(1, 1, 2, 4, 4)
+    sample = torch.zeros(1, 1, 2, 4, 4)
+    sample[:, :, 0] = 0.1  # frame 0: MSE 0.01 → 20 dB with data range 1
+    sample[:, :, 1] = 0.01  # frame 1: MSE 1e-4 → 40 dB
+    value = PSNR(PSNR.Params()).compute(sample, observed, (0.0, 1.0))
+    assert value.mean == pytest.approx(30.0, abs=1e-3)

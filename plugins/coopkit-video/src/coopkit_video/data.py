@@ -4,6 +4,7 @@ as the authors' release does."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -64,7 +65,8 @@ class ProceduralDynamicTexture(OneClip):
 
 class VideoParams(DataParams):
     path: str = Field(
-        description="video file (mp4, avi, webm, gif, ...), folder of frames, or .npy"
+        description="video file (mp4, avi, webm, gif, ...), folder of frames (natural order), or "
+        ".npy/.npz clip: (t, h, w[, c]) or (t, c, h, w), uint8 or floats in [0, 1] / [0, 255]"
     )
     frames: int = Field(16, ge=2, description="how many frames to take")
     start: int = Field(0, ge=0, description="first frame")
@@ -90,19 +92,58 @@ def read_video_file(path: Path, wanted: range) -> list[np.ndarray]:
     return frames
 
 
+def natural_key(path: Path) -> list:
+    """frame_2 before frame_10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+def read_folder(path: Path, wanted: range) -> list[np.ndarray]:
+    files = sorted(
+        (p for p in path.iterdir() if p.suffix.lower() in FRAME_SUFFIXES), key=natural_key
+    )
+    frames = []
+    for index in wanted:
+        if index >= len(files):
+            break
+        try:
+            frames.append(np.asarray(Image.open(files[index]).convert("RGB")))
+        except OSError as error:
+            raise DataError(
+                f"data.path: frame {files[index]} is not a readable image ({error})"
+            ) from None
+    return frames
+
+
+def frames_from_array(array: np.ndarray, source: Path) -> np.ndarray:
+    """(t, h, w, c) uint8 frames from a .npy clip laid out as (t, h, w), (t, h, w, c) or
+    (t, c, h, w) with c ∈ {1, 3}; floats in [0, 1] or [0, 255]."""
+    if array.ndim == 3:
+        array = array[..., None]
+    if array.ndim != 4:
+        raise DataError(
+            f"data.path = {str(source)!r}: a .npy clip must be (t, h, w), (t, h, w, c) or "
+            f"(t, c, h, w), got shape {array.shape}"
+        )
+    if array.shape[-1] not in (1, 3) and array.shape[1] in (1, 3):
+        array = array.transpose(0, 2, 3, 1)
+    if array.shape[-1] == 1:
+        array = array.repeat(3, axis=-1)
+    if array.dtype != np.uint8:
+        array = array.astype(np.float64)
+        array = array * 255 if array.max() <= 1.0 else array
+        array = np.clip(array, 0, 255).round().astype(np.uint8)
+    return array
+
+
 def read_frames(path: Path, wanted: range) -> list[np.ndarray]:
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in FRAME_SUFFIXES)
-        return [np.asarray(Image.open(files[i]).convert("RGB")) for i in wanted if i < len(files)]
+        return read_folder(path, wanted)
     if path.suffix.lower() in {".npy", ".npz"}:
         array = np.load(path)
         if isinstance(array, np.lib.npyio.NpzFile):
             array = array[array.files[0]]
-        if array.ndim == 3:
-            array = array[..., None].repeat(3, axis=-1)
-        if array.dtype != np.uint8:
-            array = (np.clip(array, 0, 1) * 255).astype(np.uint8)
-        return [array[i] for i in wanted if i < len(array)]
+        frames = frames_from_array(array, path)
+        return [frames[i] for i in wanted if i < len(frames)]
     return read_video_file(path, wanted)
 
 

@@ -11,7 +11,7 @@ stride-2 5×5×5 up-sampling deconvolutions (the first also doubles time); batch
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from torch import nn
 
 from coopkit.core import EnergyModel, EnergyParams, LatentModel, LatentParams
@@ -37,6 +37,12 @@ def check_divisible(
         )
 
 
+def odd(value: int) -> int:
+    if value % 2 == 0:
+        raise ValueError(f"kernel sizes must be odd (padding keeps sizes exact), got {value}")
+    return value
+
+
 class STDescriptorParams(EnergyParams):
     channels: list[int] = Field(
         [120, 30, 10], min_length=3, max_length=3, description="filters per layer"
@@ -44,6 +50,8 @@ class STDescriptorParams(EnergyParams):
     kernel: int = Field(5, ge=1, description="spatio-temporal kernel of the first layer")
     temporal_kernel: int = Field(5, ge=1, description="temporal kernel of layers 2 and 3")
     init_std: float = Field(0.005, gt=0, description="std of the N(0, std²) weight initialisation")
+
+    _odd_kernels = field_validator("kernel", "temporal_kernel")(odd)
 
 
 class SpatioTemporalDescriptor(EnergyModel):
@@ -86,6 +94,8 @@ class STGeneratorParams(LatentParams):
     temporal_kernel: int = Field(5, ge=1)
     kernel: int = Field(5, ge=1, description="spatial kernel of the up-sampling layers")
     init_std: float = Field(0.005, gt=0, description="std of the N(0, std²) weight initialisation")
+
+    _odd_kernels = field_validator("kernel", "temporal_kernel")(odd)
 
 
 def norm_relu(channels: int) -> list[nn.Module]:
