@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from einops import rearrange, reduce
 
 from coopkit.core.metric import Metric, MetricValue
+from coopkit.metrics.frames import per_frame_mean
 from coopkit.metrics.psnr import psnr
 from coopkit.metrics.ssim import ssim
 
@@ -27,15 +27,7 @@ def against_each_observed(
 
 def psnr_per_frame(x: torch.Tensor, y: torch.Tensor, data_range: float) -> torch.Tensor:
     """PSNR per example; for video (b, c, t, h, w) the mean of the frames' PSNRs."""
-    if x.dim() != 5:
-        return psnr(x, y, data_range)
-    frames = x.shape[2]
-    per_frame = psnr(
-        rearrange(x, "b c t h w -> (b t) c h w"),
-        rearrange(y, "b c t h w -> (b t) c h w"),
-        data_range,
-    )
-    return reduce(per_frame, "(b t) -> b", "mean", t=frames)
+    return per_frame_mean(psnr, x, y, data_range)
 
 
 class PSNR(Metric):

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from einops import rearrange, reduce
+from einops import reduce
+
+from coopkit.metrics.frames import per_frame_mean
 
 WINDOW = 11
 SIGMA = 1.5
@@ -38,15 +40,7 @@ def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float) -> torch.Tensor:
         raise ValueError(f"ssim needs images of at least {WINDOW}×{WINDOW}, got {tuple(x.shape)}")
     if data_range <= 0:
         raise ValueError(f"data_range must be positive, got {data_range}")
-    if x.dim() == 5:
-        frames = x.shape[2]
-        per_frame = _ssim_images(
-            rearrange(x, "b c t h w -> (b t) c h w"),
-            rearrange(y, "b c t h w -> (b t) c h w"),
-            data_range,
-        )
-        return reduce(per_frame, "(b t) -> b", "mean", t=frames)
-    return _ssim_images(x, y, data_range)
+    return per_frame_mean(_ssim_images, x, y, data_range)
 
 
 def _gaussian_window(channels: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
