@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from coopkit.errors import PluginError, UserError
+from coopkit.outputs import beside_run, fresh_path
 
 app = typer.Typer(
     name="coopkit",
@@ -269,22 +270,10 @@ def _describe_params(entry: Any) -> str:
 # ------------------------------------------------------------------------------------ runs
 
 
-def _beside(run_path: Path, loaded: Any, inside: str = "") -> Path:
-    """Where commands on a run write: in its run directory, or next to a lone checkpoint file."""
-    if run_path.is_dir() or run_path.parent.name == "checkpoints":
-        return loaded.directory.path / inside
-    return run_path.parent
-
-
 def _fresh_stem(run_path: Path, loaded: Any, seed: int) -> Path:
     """Where `coopkit sample` writes: beside the run's samples, never over an earlier file."""
-    folder = _beside(run_path, loaded, "samples")
-    base = f"fresh_iter{loaded.iteration:07d}_seed{seed}"
-    stem, count = folder / base, 1
-    while list(folder.glob(f"{stem.name}_S*")):
-        count += 1
-        stem = folder / f"{base}_{count}"
-    return stem
+    folder = beside_run(run_path, loaded, "samples")
+    return fresh_path(folder, f"fresh_iter{loaded.iteration:07d}_seed{seed}")
 
 
 @app.command()
@@ -329,7 +318,7 @@ def _observed_example(loaded: Any) -> Any:
 def evaluate(
     run_path: Annotated[Path, typer.Argument(help="run directory or checkpoint file")],
     metric: Annotated[
-        str, typer.Option("--metric", help="comma-separated metrics, e.g. psnr,ssim")
+        str, typer.Option("--metric", help="comma-separated metrics, e.g. psnr,ssim or parzen")
     ],
     baseline: Annotated[
         str | None,
@@ -341,12 +330,26 @@ def evaluate(
         int | None,
         typer.Option("-n", min=1, help="synthesized examples (default: train.chains)"),
     ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(min=0, help="MCMC revision steps per sample (default: the recipe's)"),
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            help="a metric's parameter, METRIC.FIELD=VALUE (repeatable), "
+            "e.g. parzen.sigma=0.2 or fid.weights=inception.pth",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
 ) -> None:
     """Compare synthesized with observed examples (and baselines fitted to the same data)."""
     import coopkit
     from coopkit.evaluation import evaluate as run_evaluation
+    from coopkit.recipe import parse_overrides
 
+    options = parse_overrides(option, source="--option")
     loaded = coopkit.load(run_path)
     metrics = [name.strip() for name in metric.split(",") if name.strip()]
     baselines = None
@@ -354,16 +357,66 @@ def evaluate(
         baselines = (
             [] if baseline == "none" else [b.strip() for b in baseline.split(",") if b.strip()]
         )
-    result = run_evaluation(loaded, metrics, baselines=baselines, n=n, seed=seed)
+    with console.status("evaluating") as status:
+        result = run_evaluation(
+            loaded,
+            metrics,
+            baselines=baselines,
+            n=n,
+            seed=seed,
+            steps=steps,
+            options=options,
+            progress=lambda message: status.update(message),
+        )
     table = Table(
         "method", *metrics, title=f"evaluation of {run_path} (iteration {loaded.iteration})"
     )
     for method, values in result.rows.items():
-        table.add_row(method, *(str(values[name]) for name in metrics))
+        table.add_row(method, *(_with_note(values[name]) for name in metrics))
     console.print(table)
-    folder = _beside(run_path, loaded)
+    folder = beside_run(run_path, loaded)
     folder.mkdir(parents=True, exist_ok=True)
-    written = result.write(folder / "evaluation.json")
+    written = result.write(fresh_path(folder, "evaluation", ".json"))
+    console.print(f"wrote {written}")
+
+
+def _with_note(value: Any) -> str:
+    note = getattr(value, "note", "")
+    return f"{value} ({note})" if note else str(value)
+
+
+@app.command()
+def interpolate(
+    run_path: Annotated[Path, typer.Argument(help="run directory or checkpoint file")],
+    rows: Annotated[int, typer.Option(min=1, help="pairs of end points, one row each")] = 5,
+    columns: Annotated[int, typer.Option(min=2, help="images per row, ends included")] = 8,
+    steps: Annotated[
+        int, typer.Option(min=0, help="Langevin revision steps per image (10 in Fig. 10)")
+    ] = 10,
+    spherical: Annotated[
+        bool, typer.Option(help="spherical instead of linear interpolation")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="PNG to write (default RUN/samples/interpolation_iter<N>_seed<seed>.png)"
+        ),
+    ] = None,
+) -> None:
+    """Rows of images generated from interpolated latents, each revised by the descriptor (Fig. 10)."""
+    import coopkit
+    from coopkit.interpolation import interpolate as interpolate_latents
+    from coopkit.media import write_grid
+
+    loaded = coopkit.load(run_path)
+    grid = interpolate_latents(
+        loaded, rows=rows, columns=columns, steps=steps, spherical=spherical, seed=seed
+    )
+    if out is None:
+        folder = beside_run(run_path, loaded, "samples")
+        out = fresh_path(folder, f"interpolation_iter{loaded.iteration:07d}_seed{seed}", ".png")
+    written = write_grid(grid, out, loaded.layout, loaded.value_range, columns=columns)
     console.print(f"wrote {written}")
 
 

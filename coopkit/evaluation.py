@@ -4,10 +4,13 @@ against the observed data, with the registered metrics."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
+from pydantic import ValidationError
 
 from coopkit.core.metric import MetricValue
 from coopkit.engine.run import Run
@@ -25,7 +28,10 @@ class Evaluation:
 
     def as_dict(self) -> dict:
         return {
-            method: {name: {"mean": v.mean, "stderr": v.stderr} for name, v in values.items()}
+            method: {
+                name: {"mean": v.mean, "stderr": v.stderr, "note": getattr(v, "note", "")}
+                for name, v in values.items()
+            }
             for method, values in self.rows.items()
         }
 
@@ -34,19 +40,59 @@ class Evaluation:
         return path
 
 
-def _components(run: Run, kind: str, names: list[str]) -> dict[str, object]:
+def _components(
+    run: Run, kind: str, names: list[str], options: dict[str, dict[str, Any]] | None = None
+) -> dict[str, object]:
     registry = run.host.registries[kind]
+    options = options or {}
+    unused = sorted(set(options) - set(names))
+    if unused:
+        raise UserError(
+            f"options given for {', '.join(unused)}, which is not among the {kind} asked for "
+            f"({', '.join(names) or 'none'})"
+        )
     built = {}
     for name in names:
         target = registry.load(name)
-        built[name] = target(target.Params())
+        try:
+            params = target.Params.model_validate(options.get(name, {}))
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{name}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()
+            )
+            fields = ", ".join(target.Params.model_fields) or "none"
+            raise UserError(
+                f"bad option for {kind[:-1]} {name!r}: {problems} (options: {fields})"
+            ) from None
+        built[name] = target(params)
     return built
 
 
 def default_baselines(run: Run) -> list[str]:
-    """The registered baselines that apply to this run's data layout."""
+    """The registered synthesis baselines that apply to this run's data layout."""
     registry = run.host.registries.baselines
-    return [e.name for e in registry if run.layout in getattr(e.load(), "layouts", ())]
+    return [
+        e.name
+        for e in registry
+        if run.layout in getattr(e.load(), "layouts", ())
+        and getattr(e.load(), "task", "synthesis") == "synthesis"
+    ]
+
+
+class HeldOutData:
+    """The examples metrics compare against, loaded once per split: at most 16 training examples,
+    or the whole of a held-out split."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        self._loaded: dict[str, torch.Tensor] = {}
+
+    def __call__(self, split: str) -> torch.Tensor:
+        if split not in self._loaded:
+            data = self.run.data_split(split)
+            count = min(len(data), MAX_OBSERVED) if split == "train" else len(data)
+            self._loaded[split] = data.batch(torch.arange(count))
+        return self._loaded[split]
 
 
 def evaluate(
@@ -56,39 +102,51 @@ def evaluate(
     baselines: list[str] | None = None,
     n: int | None = None,
     seed: int = 0,
+    steps: int | None = None,
+    options: dict[str, dict[str, Any]] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Evaluation:
     """Each metric for the run's synthesis (S2: draft + revision; S1: generator alone) and for each
-    baseline, against up to 16 observed examples."""
+    baseline. A metric compares with its ``split`` of the data (16 training examples, or a whole
+    held-out split) and is first calibrated on its ``calibration_split`` if it has one.
+
+    ``steps`` overrides the revision's number of MCMC steps; ``options`` maps a metric's name to
+    its parameters, e.g. ``{"parzen": {"sigma": 0.2}}``."""
     if not metrics:
         raise UserError(
             "name at least one metric, e.g. --metric psnr,ssim (see `coopkit list metrics`)"
         )
-    measures = _components(run, "metrics", metrics)
+    say = progress or (lambda message: None)
+    measures = _components(run, "metrics", metrics, options)
     baseline_names = default_baselines(run) if baselines is None else baselines
     fitted = _components(run, "baselines", baseline_names)
-    data = run.data
-    observed = data.batch(torch.arange(min(len(data), MAX_OBSERVED)))
+    held_out = HeldOutData(run)
     n = n or max(run.recipe.train.chains, 1)
     methods: dict[str, torch.Tensor] = {}
     if run.descriptor is not None:
-        methods["coopkit (S2 revision)"] = run.sample(n, seed=seed).cpu()
+        say(f"synthesizing {n} examples (generator draft + descriptor revision)")
+        methods["coopkit (S2 revision)"] = run.sample(n, seed=seed, steps=steps).cpu()
     if run.generator is not None:
+        say(f"synthesizing {n} examples (generator alone)")
         methods["coopkit (S1 generator)"] = run.generate(n, seed=seed).cpu()
     generator = torch.Generator().manual_seed(seed)
     for name, baseline in fitted.items():
-        baseline.fit(observed)
+        say(f"fitting baseline {name}")
+        baseline.fit(held_out("train"))
         methods[name] = baseline.synthesize(n, generator)
     result = Evaluation(metrics)
     for method, samples in methods.items():
-        result.rows[method] = {
-            name: _compute(name, measure, samples, observed, run.value_range)
-            for name, measure in measures.items()
-        }
+        result.rows[method] = {}
+        for name, measure in measures.items():
+            say(f"{name} of {method}")
+            result.rows[method][name] = _compute(name, measure, samples, held_out, run.value_range)
     return result
 
 
-def _compute(name, measure, samples, observed, value_range) -> MetricValue:
+def _compute(name, measure, samples, held_out, value_range) -> MetricValue:
     try:
-        return measure.compute(samples, observed, value_range)
+        if measure.calibration_split is not None:
+            measure.calibrate(samples, held_out(measure.calibration_split), value_range)
+        return measure.compute(samples, held_out(measure.split), value_range)
     except ValueError as error:  # a metric that does not apply to this data
         raise UserError(f"metric {name!r} cannot evaluate this run: {error}") from None

@@ -47,7 +47,9 @@ def coopkit_register_metrics(registry):
 
 @hookspec
 def coopkit_register_baselines(registry):
-    """Add baselines evaluated beside a run: targets build a :class:`coopkit.core.Baseline`."""
+    """Add baselines evaluated beside a run: targets build a :class:`coopkit.core.Baseline`
+    (synthesis, used by ``coopkit evaluate``) or a :class:`coopkit.core.CompletionBaseline`
+    (inpainting, used by ``coopkit complete``)."""
 
 
 @hookspec

@@ -1,6 +1,6 @@
 """The four abstractions of cooperative learning, plus the data source."""
 
-from coopkit.core.baseline import Baseline, BaselineParams
+from coopkit.core.baseline import Baseline, BaselineParams, CompletionBaseline
 from coopkit.core.data import DataParams, DataSource, SingleExample
 from coopkit.core.energy import EnergyModel, EnergyParams
 from coopkit.core.latent import LatentModel, LatentParams
@@ -12,6 +12,7 @@ from coopkit.core.teacher import Teacher, TeacherParams
 __all__ = [
     "Baseline",
     "BaselineParams",
+    "CompletionBaseline",
     "Metric",
     "MetricParams",
     "MetricValue",

@@ -1,6 +1,8 @@
-"""Baseline — a simpler model fitted to the observed data and evaluated beside a run with the same
-metrics (e.g. the linear dynamical system of the paper's Table 6). Registered through
-``coopkit_register_baselines``; ``layouts`` says which data it applies to."""
+"""Baselines — simpler methods evaluated beside a run. Registered through
+``coopkit_register_baselines``; ``layouts`` says which data one applies to and ``task`` what it
+does: ``"synthesis"`` (:class:`Baseline`: fitted to the observed data, then synthesizes, like the
+linear dynamical system of the paper's Table 6) or ``"completion"`` (:class:`CompletionBaseline`:
+fills in occluded entries, like the inpainting methods of Table 5)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ class BaselineParams(Params):
 class Baseline(ABC):
     Params = BaselineParams
     layouts: tuple[str, ...] = ()
+    task = "synthesis"
 
     def __init__(self, params: BaselineParams):
         self.params = params
@@ -29,3 +32,16 @@ class Baseline(ABC):
     @abstractmethod
     def synthesize(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n examples shaped like the observed ones."""
+
+
+class CompletionBaseline(ABC):
+    Params = BaselineParams
+    layouts: tuple[str, ...] = ()
+    task = "completion"
+
+    def __init__(self, params: BaselineParams):
+        self.params = params
+
+    @abstractmethod
+    def inpaint(self, examples: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``examples`` with the entries where ``mask`` is 0 filled in (observed entries kept)."""

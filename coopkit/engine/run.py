@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -32,6 +33,8 @@ from coopkit.errors import CheckpointError, RecipeError, UserError
 from coopkit.media import write_samples
 from coopkit.plugins import PluginHost
 from coopkit.recipe import ComponentSpec, Recipe, resolved_dict
+
+SYNTHESIS_BATCH = 256  # examples drawn together by sample() and generate()
 
 ALGORITHMS: dict[str, type[Algorithm]] = {
     "coopnets": CoopNets,
@@ -203,36 +206,81 @@ class Run:
         return torch.Generator(self.device).manual_seed(seed)
 
     @torch.no_grad()
-    def generate(self, n: int, *, seed: int | None = None) -> torch.Tensor:
+    def generate(
+        self, n: int, *, seed: int | None = None, batch_size: int = SYNTHESIS_BATCH
+    ) -> torch.Tensor:
         """n examples from the generator alone: g(X), X ~ N(0, I) (batch-norm in eval mode, so an
         example does not depend on how many are drawn together)."""
         if self.generator is None:
             raise UserError("this run has no generator (algorithm = 'descriptor'); use sample()")
         self.generator.eval()
-        x = self.generator.sample_latent(n, self._seeded(seed))
-        return self.generator(x)
+        rng = self._seeded(seed)
+        return torch.cat(
+            [self.generator(self.generator.sample_latent(m, rng)) for m in _chunks(n, batch_size)]
+        )
 
-    def sample(self, n: int, *, seed: int | None = None, steps: int | None = None) -> torch.Tensor:
+    def sample(
+        self,
+        n: int,
+        *,
+        seed: int | None = None,
+        steps: int | None = None,
+        batch_size: int = SYNTHESIS_BATCH,
+    ) -> torch.Tensor:
         """n examples synthesized as the paper does: the generator's draft revised by the
         descriptor's MCMC (S2). Without a generator, chains start from the reference p0; without a
-        descriptor, this is :meth:`generate`."""
-        rng = self._seeded(seed)
+        descriptor, this is :meth:`generate`. ``steps`` overrides the sampler's number of steps;
+        examples are drawn ``batch_size`` at a time."""
         if self.descriptor is None:
-            return self.generate(n, seed=seed)
-        if self.generator is not None:
-            self.generator.eval()
-            with torch.no_grad():
-                start = self.generator(self.generator.sample_latent(n, rng))
-        else:
-            start = self.descriptor.sample_reference(n, self.shape, rng)
-        # the kernel as training left it: schedules at their last value, adapted step sizes kept
-        # (and no longer adapting)
+            return self.generate(n, seed=seed, batch_size=batch_size)
+        rng = self._seeded(seed)
+        batches = []
+        for m in _chunks(n, batch_size):
+            if self.generator is not None:
+                self.generator.eval()
+                with torch.no_grad():
+                    start = self.generator(self.generator.sample_latent(m, rng))
+            else:
+                start = self.descriptor.sample_reference(m, self.shape, rng)
+            batches.append(self.revise(start, steps=steps, rng=rng))
+        return torch.cat(batches)
+
+    def revise(
+        self,
+        start: torch.Tensor,
+        *,
+        steps: int | None = None,
+        rng: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """The descriptor's MCMC revision of ``start`` (Step D1), with the kernel as training left
+        it: schedules at their last value, adapted step sizes kept and no longer adapting."""
+        if self.descriptor is None:
+            raise UserError("this run has no descriptor (algorithm = 'generator') to revise with")
         last = max(self.iteration - 1, 0)
         sampler = self.sampler.at_iteration(last, self.recipe.train.iterations).frozen()
         if steps is not None:
+            if steps == 0:
+                return start
             sampler = copy.copy(sampler)
             sampler.params = sampler.params.model_copy(update={"steps": steps})
-        return sampler.run(self.descriptor.energy, start, rng).x
+        return sampler.run(self.descriptor.energy, start, rng or self.rng).x.detach()
+
+    def data_split(self, split: str) -> DataSource:
+        """The recipe's data source built for another split (e.g. ``"test"``, ``"validation"``):
+        held-out examples for metrics such as the Parzen log-likelihood."""
+        if split == "train":
+            return self.data
+        spec = self.specs["data"]
+        if "split" not in type(spec.params).model_fields:
+            raise UserError(
+                f"data source {spec.name!r} has no held-out splits (no 'split' parameter); "
+                f"a metric needs its {split!r} split — use a source that has one"
+            )
+        try:
+            params = type(spec.params).model_validate({**spec.params.model_dump(), "split": split})
+        except ValueError as error:
+            raise UserError(f"data source {spec.name!r} has no {split!r} split: {error}") from None
+        return dataclasses.replace(spec, params=params).build()
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -333,3 +381,8 @@ class Run:
                 f"{path}: does not match this recipe's components ({error}). Was the recipe "
                 "changed (net sizes, algorithm) since the checkpoint was written?"
             ) from None
+
+
+def _chunks(n: int, size: int) -> list[int]:
+    """n split into batches of at most ``size``."""
+    return [min(size, n - start) for start in range(0, n, size)]

@@ -51,3 +51,21 @@ def write_samples(
     the format allows (video); returns the files written (none for a layout no writer knows)."""
     writer = WRITERS.get(layout)
     return writer(batch, Path(stem), value_range, reference) if writer else []
+
+
+def write_grid(
+    batch: torch.Tensor,
+    path: Path,
+    layout: str,
+    value_range: tuple[float, float] = (-1.0, 1.0),
+    *,
+    columns: int | None = None,
+) -> list[Path]:
+    """Images as one PNG grid of rows of ``columns`` (row-major batch); other layouts are written
+    by their sample writer next to ``path``."""
+    path = Path(path)
+    if layout != "b c h w":
+        return write_samples(batch, path.with_suffix(""), layout, value_range)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image_grid(batch, value_range, columns).save(path)
+    return [path]

