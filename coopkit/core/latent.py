@@ -31,7 +31,10 @@ class LatentModel(nn.Module):
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """X ~ N(0, I_d)."""
-        return torch.randn((n, *self.latent_shape), generator=generator, device=self.device)
+        dtype = next(self.parameters()).dtype
+        return torch.randn(
+            (n, *self.latent_shape), generator=generator, device=self.device, dtype=dtype
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """g(X; α)."""

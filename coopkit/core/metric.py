@@ -1,5 +1,5 @@
 """Metric — a number that compares synthesized examples with observed ones (PSNR, SSIM, Parzen
-log-likelihood, ...). Metrics are registered through ``coopkit_register_metrics``."""
+log-likelihood, FID, ...). Metrics are registered through ``coopkit_register_metrics``."""
 
 from __future__ import annotations
 
@@ -18,19 +18,22 @@ class MetricParams(Params):
 
 @dataclass(frozen=True)
 class MetricValue:
-    """A mean over examples with its standard error (nan where undefined)."""
+    """A mean over examples with its standard error (nan where undefined), and a note on how it
+    was obtained (e.g. "σ = 0.17 (cross-validated)"), shown beside the value."""
 
     mean: float
     stderr: float = math.nan
+    note: str = ""
 
     @classmethod
-    def of(cls, values: torch.Tensor) -> MetricValue:
+    def of(cls, values: torch.Tensor, *, note: str = "") -> MetricValue:
+        """The mean of the finite values and its standard error s/√n."""
         values = values.detach().double().flatten()
         finite = values[torch.isfinite(values)]
         if len(finite) == 0:
-            return cls(float(values.mean()) if len(values) else math.nan)
+            return cls(float(values.mean()) if len(values) else math.nan, note=note)
         stderr = float(finite.std() / math.sqrt(len(finite))) if len(finite) > 1 else math.nan
-        return cls(float(finite.mean()), stderr)
+        return cls(float(finite.mean()), stderr, note)
 
     def __str__(self) -> str:
         if math.isnan(self.stderr):
@@ -40,13 +43,27 @@ class MetricValue:
 
 class Metric(ABC):
     """``compute(samples, observed, value_range)`` with samples (n, ...) and observed (m, ...) in the
-    data's layout and value range."""
+    data's layout and value range.
+
+    ``split`` names the data split ``observed`` comes from: ``"train"`` gives (at most 16) training
+    examples, any other split (``"test"``, ...) the whole of it. A metric with a
+    ``calibration_split`` gets ``calibrate(samples, held_out, value_range)`` with that whole split
+    before ``compute`` on the same samples (e.g. to cross-validate a bandwidth).
+    """
 
     Params = MetricParams
     higher_is_better: bool = True
+    split: str = "train"
+    calibration_split: str | None = None
 
     def __init__(self, params: MetricParams):
         self.params = params
+
+    def calibrate(
+        self, samples: torch.Tensor, held_out: torch.Tensor, value_range: tuple[float, float]
+    ) -> None:
+        """Fit whatever ``compute`` needs from held-out data (nothing by default)."""
+        return None
 
     @abstractmethod
     def compute(

@@ -65,7 +65,11 @@ def complete(
         rows = [images[:show].cpu() for images in panel.values()]
         name = f"M{spec}" if spec.isdigit() else spec.replace(":", "")
         written = write_grid(
-            torch.cat(rows), folder / f"{name}.png", loaded.layout, loaded.value_range, columns=show
+            torch.cat(rows),
+            folder / f"{name}.png",
+            loaded.layout,
+            loaded.value_range,
+            columns=len(rows[0]),
         )
         console.print(f"wrote {written[0]}  (rows: {', '.join(panel)})")
     table = Table("mask", "method", "error (occluded, ÷ range)", "PSNR (occluded, dB)")

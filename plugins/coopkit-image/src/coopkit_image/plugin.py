@@ -71,7 +71,7 @@ def coopkit_register_datasets(registry):
     registry.add(
         "digits",
         "coopkit_image.classic_data:Digits",
-        summary="scikit-learn's 1,797 8×8 digits (pip extra coopkit-image[digits])",
+        summary="scikit-learn's 1,797 8×8 digits (coopkit-image's `digits` extra)",
         modality="image",
     )
     registry.add(

@@ -13,6 +13,7 @@ from pydantic import Field
 from coopkit.core import DataParams, SingleExample
 from coopkit.errors import DataError
 from coopkit.media.frames import crop_and_resize
+from coopkit_image.imaging import to_unit_range
 
 BUNDLED = ("brick", "grass", "gravel")
 
@@ -51,13 +52,6 @@ def read_image(source: str) -> Image.Image:
     return image
 
 
-def to_unit_range(array: np.ndarray, scaling: str) -> np.ndarray:
-    if scaling == "fixed":
-        return array / 127.5 - 1.0
-    low, high = float(array.min()), float(array.max())
-    return (array - low) / max(high - low, 1e-8) * 2.0 - 1.0
-
-
 class TextureImage(SingleExample):
     Params = TextureImageParams
     layout = "b c h w"
@@ -70,4 +64,4 @@ class TextureImage(SingleExample):
         image = crop_and_resize(image.convert(mode), params.crop, params.size)
         array = np.asarray(image, dtype=np.float64)
         array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
-        self.example = torch.from_numpy(to_unit_range(array, params.scaling)).float()
+        self.example = to_unit_range(torch.from_numpy(array), params.scaling)

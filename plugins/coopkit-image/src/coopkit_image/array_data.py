@@ -1,0 +1,163 @@
+"""Images stored as a numpy array (.npy or .npz) as a data source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from pydantic import Field, model_validator
+
+from coopkit.errors import DataError
+from coopkit_image.image_set import HELD_OUT, CarvedParams, ImageSet, Size, carve
+from coopkit_image.imaging import SCALING_HELP
+
+CHANNELS_LAST = {1, 3, 4}  # channel counts that make a last axis look like channels
+CHANNELS_FIRST = {1, 3}
+
+
+class ImageArrayParams(CarvedParams):
+    path: str = Field(
+        description=".npy or .npz file of images: (n, h, w), (n, h, w, c) or (n, c, h, w)"
+    )
+    key: str | None = Field(
+        None, description="the array's name inside .npz files (unset: the file's only array)"
+    )
+    validation_path: str | None = Field(
+        None, description="a separate file for the validation split (unset: carved from path)"
+    )
+    test_path: str | None = Field(
+        None, description="a separate file for the test split (unset: carved from path)"
+    )
+    channels_last: bool | None = Field(
+        None,
+        description="true: (n, h, w, c); false: (n, c, h, w); unset: guessed from which axis has "
+        "1, 3 or 4 entries (an error says when it cannot tell)",
+    )
+    size: Size | None = Field(
+        None, description="side, or [height, width], each image covers it (unset: keep)"
+    )
+    scaling: Literal["auto", "minmax", "fixed"] = Field(
+        "auto",
+        description="auto: fixed for uint8 data or when value_range is set, else minmax; "
+        + SCALING_HELP.format(fixed="value_range"),
+    )
+    value_range: tuple[float, float] | None = Field(
+        None, description="[low, high] that fixed scaling maps to [−1, 1] (uint8: [0, 255])"
+    )
+
+    @model_validator(mode="after")
+    def _ordered_range(self) -> ImageArrayParams:
+        if self.value_range is not None and not self.value_range[0] < self.value_range[1]:
+            raise ValueError("value_range must be [low, high] with low < high")
+        return self
+
+
+def load_array(where: str, source: str, key: str | None) -> np.ndarray:
+    """The array in a .npy (memory-mapped) or .npz file; ``where`` is the recipe key."""
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise DataError(f"{where} = {source!r}: no such file; give a .npy or .npz file of images")
+    if path.suffix.lower() not in (".npy", ".npz"):
+        raise DataError(f"{where} = {source!r}: not a .npy or .npz file")
+    try:
+        if path.suffix.lower() == ".npy":
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+        with np.load(path, allow_pickle=False) as archive:
+            names = archive.files
+            if key is None and len(names) != 1:
+                raise DataError(
+                    f"{where} = {source!r} holds {len(names)} arrays "
+                    f"({', '.join(names) or 'none'}): set data.key to the images' name"
+                )
+            if key is not None and key not in names:
+                raise DataError(
+                    f"{where} = {source!r} has no array data.key = {key!r}; "
+                    f"it holds: {', '.join(names) or 'none'}"
+                )
+            return archive[key or names[0]]
+    except (OSError, ValueError, EOFError) as error:
+        raise DataError(
+            f"{where} = {source!r}: cannot read it as a numpy array ({error})"
+        ) from None
+
+
+def channels_first(array: np.ndarray, channels_last: bool | None, where: str) -> np.ndarray:
+    """``array`` as (n, c, h, w); a 3-axis array is (n, h, w) with one channel."""
+    if array.ndim == 3:
+        return array[:, None]
+    if array.ndim != 4:
+        raise DataError(
+            f"{where}: images must be (n, h, w), (n, h, w, c) or (n, c, h, w); got {array.shape}"
+        )
+    if channels_last is None:
+        last, first = array.shape[3] in CHANNELS_LAST, array.shape[1] in CHANNELS_FIRST
+        if last == first:
+            why = "both axis 1 and axis 3 look like" if last else "neither axis 1 nor 3 looks like"
+            raise DataError(
+                f"{where}: cannot tell the layout of shape {array.shape}: {why} channels. Set "
+                "data.channels_last = true for (n, h, w, c) or false for (n, c, h, w)"
+            )
+        channels_last = last
+    return array.transpose(0, 3, 1, 2) if channels_last else array
+
+
+class ImageArrays(ImageSet):
+    """``class_names`` is empty and every label −1: the arrays carry no labels."""
+
+    Params = ImageArrayParams
+    class_names: list[str] = []
+
+    def __init__(self, params: ImageArrayParams):
+        separate = {"validation": params.validation_path, "test": params.test_path}
+        if separate.get(params.split):
+            where = f"data.{params.split}_path"
+            array = load_array(where, separate[params.split], params.key)
+            kept = np.arange(len(array))
+        else:
+            where = "data.path"
+            array = load_array(where, params.path, params.key)
+            carved = [split for split in HELD_OUT if not separate[split]]
+            kept = carve(len(array), params.split, params.holdout, params.split_seed, carved)
+        kept = kept[: params.limit]
+        images = channels_first(np.asarray(array[kept]), params.channels_last, where)
+        scaling, value_range = self._scaling(images, params, where)
+        self._store(
+            torch.from_numpy(images.astype(np.float32)),
+            None,
+            size=params.size,
+            scaling=scaling,
+            fixed_range=value_range,
+            empty=f"{where}: no images in the {params.split!r} split",
+        )
+
+    @staticmethod
+    def _scaling(
+        images: np.ndarray, params: ImageArrayParams, where: str
+    ) -> tuple[str, tuple[float, float]]:
+        if images.dtype.kind not in "biuf":
+            raise DataError(f"{where}: images must be numbers, not {images.dtype}")
+        value_range = params.value_range
+        if value_range is None and images.dtype == np.uint8:
+            value_range = (0.0, 255.0)
+        scaling = params.scaling
+        if scaling == "auto":
+            scaling = "fixed" if value_range is not None else "minmax"
+        if scaling == "minmax":
+            if params.value_range is not None:
+                raise DataError(
+                    "data.value_range is for fixed scaling: drop it, or set data.scaling = 'fixed'"
+                )
+            return scaling, (0.0, 1.0)
+        if value_range is None:
+            raise DataError(
+                f"data.scaling = 'fixed' needs data.value_range = [low, high] for {images.dtype} "
+                "images (only uint8 defaults, to [0, 255])"
+            )
+        if images.size and (images.min() < value_range[0] or images.max() > value_range[1]):
+            raise DataError(
+                f"{where}: values span [{images.min()}, {images.max()}], outside data.value_range "
+                f"= {list(value_range)}; widen it, or use data.scaling = 'minmax'"
+            )
+        return scaling, value_range

@@ -1,0 +1,174 @@
+"""A folder of image files as a data source: class subfolders, train / validation / test folders
+or a held-out carve, every image fitted to one size and held in memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from coopkit.errors import DataError
+from coopkit_image.image_set import HELD_OUT, CarvedParams, ImageSet, Size, carve, pick
+from coopkit_image.imaging import (
+    GRAY_MODES,
+    SCALING_HELP,
+    Scaling,
+    fit_picture,
+    gray_or_rgb,
+    open_picture,
+)
+
+SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+SPLIT_FOLDERS = {"train": ("train",), "validation": ("validation", "val"), "test": ("test",)}
+PROGRESS_FROM = 500  # files; smaller folders load without a progress bar
+
+
+class ImageFolderParams(CarvedParams):
+    root: str = Field(
+        description="folder of images (png, jpg, jpeg, webp, bmp; searched recursively), "
+        "optionally in class subfolders and/or train/ validation/ (or val/) test/ folders"
+    )
+    size: Size = Field(
+        64, description="side, or [height, width]: each image covers it, centre-cropped"
+    )
+    crop: float = Field(1.0, gt=0, le=1, description="centre-crop this fraction of each side first")
+    color: Literal["auto", "gray", "rgb"] = Field(
+        "auto", description="auto: gray when every image is gray, else RGB; or force one"
+    )
+    scaling: Scaling = Field("minmax", description=SCALING_HELP.format(fixed="0..255"))
+    classes: list[str] | None = Field(None, description="class subfolders to keep (all when unset)")
+
+
+def image_files(folder: Path) -> list[Path]:
+    """Image files under ``folder`` (recursively, hidden ones skipped), sorted by relative path."""
+    found = [
+        path
+        for path in folder.rglob("*")
+        if path.suffix.lower() in SUFFIXES
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        and path.is_file()
+    ]
+    return sorted(found, key=lambda path: path.relative_to(folder).as_posix())
+
+
+def subfolders(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")}
+
+
+class ImageFolder(ImageSet):
+    """``files`` are the images kept, ``labels`` index ``class_names`` (the subfolders of the
+    root, or of its split folders; −1 for an image outside any class folder)."""
+
+    Params = ImageFolderParams
+
+    def __init__(self, params: ImageFolderParams):
+        root = Path(params.root).expanduser()
+        if not root.is_dir():
+            raise DataError(
+                f"data.root = {params.root!r}: no such folder. Give a folder of images "
+                f"({', '.join(s[1:] for s in SUFFIXES)}), optionally in class subfolders and/or "
+                "in train/ validation/ test/ folders"
+            )
+        bases, files = self._split_files(root, params)
+        self.class_names = sorted(set().union(*(subfolders(base) for base in bases)))
+        labels = np.array([self._label(path, bases) for path in files], dtype=np.int64)
+        wanted = None
+        if params.classes is not None:
+            missing = [name for name in params.classes if name not in self.class_names]
+            if missing:
+                raise DataError(
+                    f"data.classes: no class folder {', '.join(map(repr, missing))} under "
+                    f"{params.root}; the classes are: {', '.join(self.class_names) or 'none'}"
+                )
+            wanted = [self.class_names.index(name) for name in params.classes]
+        kept = pick(np.arange(len(files)), labels, wanted, params.limit)
+        self.files = [files[i] for i in kept]
+        images = self._read(self.files, params)
+        self._store(
+            images,
+            labels[kept],
+            size=None,
+            scaling=params.scaling,
+            fixed_range=(0.0, 255.0),
+            empty=f"data: no images in the {params.split!r} split of {params.root}"
+            + (" in the classes asked for" if params.classes else ""),
+        )
+
+    @staticmethod
+    def _split_files(root: Path, params: ImageFolderParams) -> tuple[list[Path], list[Path]]:
+        """(the folders whose subfolders are classes, the files of the split)."""
+        folders = {}
+        for split, names in SPLIT_FOLDERS.items():
+            found = [root / name for name in names if (root / name).is_dir()]
+            if found:
+                folders[split] = found[0]
+        if not folders:  # one pool: the held-out splits are carved out of it
+            files = ImageFolder._files(root)
+            kept = carve(len(files), params.split, params.holdout, params.split_seed)
+            return [root], [files[i] for i in kept]
+        bases = list(folders.values())
+        if params.split in folders and (params.split != "train" or set(HELD_OUT) <= set(folders)):
+            return bases, ImageFolder._files(folders[params.split])
+        if "train" not in folders:
+            raise DataError(
+                f"data.root = {params.root!r} has {', '.join(f.name + '/' for f in bases)} but "
+                f"no {' or '.join(n + '/' for n in SPLIT_FOLDERS[params.split])} folder"
+                + ("" if params.split == "train" else ", and no train/ to carve it out of")
+            )
+        # a missing validation/ or test/ is carved out of train/ (and train keeps the rest)
+        files = ImageFolder._files(folders["train"])
+        missing = [split for split in HELD_OUT if split not in folders]
+        kept = carve(len(files), params.split, params.holdout, params.split_seed, missing)
+        return bases, [files[i] for i in kept]
+
+    @staticmethod
+    def _files(folder: Path) -> list[Path]:
+        files = image_files(folder)
+        if not files:
+            raise DataError(
+                f"data.root: no images ({', '.join(s[1:] for s in SUFFIXES)}) in {folder} "
+                "or its subfolders"
+            )
+        return files
+
+    def _label(self, path: Path, bases: list[Path]) -> int:
+        for base in bases:
+            if path.is_relative_to(base):
+                parts = path.relative_to(base).parts
+                return self.class_names.index(parts[0]) if len(parts) > 1 else -1
+        return -1
+
+    @staticmethod
+    def _read(files: list[Path], params: ImageFolderParams) -> torch.Tensor:
+        """(n, c, h, w) float32 with values 0..255."""
+        pictures = []
+        for path in _progress(files):
+            image = open_picture(path, f"data.root = {params.root!r}")
+            image = gray_or_rgb(image, params.color == "gray" or image.mode in GRAY_MODES)
+            pictures.append(np.array(fit_picture(image, params.size, params.crop)))
+        gray = params.color == "gray" or (
+            params.color == "auto" and all(p.ndim == 2 for p in pictures)
+        )
+        height, width = pictures[0].shape[:2] if pictures else (0, 0)
+        images = torch.empty(len(pictures), 1 if gray else 3, height, width)
+        for image, picture in zip(images, pictures, strict=True):
+            picture = torch.from_numpy(picture)
+            image.copy_(picture if picture.dim() == 2 else picture.permute(2, 0, 1))
+        return images
+
+
+def _progress(files: list[Path]):
+    if len(files) <= PROGRESS_FROM:
+        return files
+    from rich.console import Console
+    from rich.progress import track
+
+    return track(
+        files,
+        description=f"reading {len(files)} images",
+        transient=True,
+        console=Console(stderr=True),
+    )

@@ -1,0 +1,101 @@
+"""`coopkit evaluate` with held-out metrics, `coopkit interpolate` and `coopkit complete` on a tiny
+run over scikit-learn's digits, through the real command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import tomli_w
+from PIL import Image
+
+pytest.importorskip("sklearn")
+
+TINY = {
+    "schema_version": 1,
+    "description": "tiny digits run",
+    "data": {"name": "digits", "size": 16},
+    "descriptor": {
+        "name": "conv-descriptor",
+        "channels": [8, 8],
+        "kernels": [3, 3],
+        "strides": [2, 2],
+        "fc": 4,
+    },
+    "generator": {
+        "name": "deconv-generator",
+        "latent_dim": 4,
+        "channels": [8, 4],
+        "kernels": [3, 3],
+        "upsampling": [2, 2],
+    },
+    "sampler": {"name": "langevin", "steps": 2, "step_size": 0.002},
+    "train": {"iterations": 3, "chains": 8, "batch_size": 8},
+    "output": {"sample_every": 3, "checkpoint_every": 3},
+}
+
+
+def coopkit(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "coopkit", *map(str, args)], capture_output=True, text=True, cwd=cwd
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("digits")
+    recipe = folder / "digits.toml"
+    recipe.write_text(tomli_w.dumps({**TINY, "output": {**TINY["output"], "dir": "run"}}))
+    result = coopkit("run", recipe, "--no-progress", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    return folder / "run"
+
+
+def test_evaluate_parzen_on_the_test_split_with_cross_validated_sigma(trained):
+    result = coopkit("evaluate", trained, "--metric", "parzen,ssim-diversity", "-n", "40")
+    assert result.returncode == 0, result.stderr
+    table = json.loads((trained / "evaluation.json").read_text())["results"]
+    assert set(table) == {"coopkit (S2 revision)", "coopkit (S1 generator)"}
+    for method in table.values():
+        assert method["parzen"]["stderr"] > 0 and "σ" in method["parzen"]["note"]
+        assert -1 <= method["ssim-diversity"]["mean"] <= 1
+    fixed = coopkit(
+        "evaluate", trained, "--metric", "parzen", "-n", "40", "--option", "parzen.sigma=0.3"
+    )
+    assert fixed.returncode == 0, fixed.stderr
+    again = json.loads((trained / "evaluation_2.json").read_text())["results"]  # nothing replaced
+    assert "0.3" in again["coopkit (S1 generator)"]["parzen"]["note"]
+    bad = coopkit("evaluate", trained, "--metric", "parzen", "--option", "parzen.sigmaa=1")
+    assert bad.returncode == 2 and "sigmaa" in bad.stderr and "Traceback" not in bad.stderr
+    stray = coopkit("evaluate", trained, "--metric", "psnr", "--option", "parzen.sigma=1")
+    assert stray.returncode == 2 and "not among the metrics" in stray.stderr
+
+
+def test_interpolate_writes_rows_of_columns(trained):
+    result = coopkit("interpolate", trained, "--rows", "2", "--columns", "4", "--steps", "2")
+    assert result.returncode == 0, result.stderr
+    (picture,) = (trained / "samples").glob("interpolation_*.png")
+    width, height = Image.open(picture).size
+    assert (width, height) == (2 + 4 * (16 + 2), 2 + 2 * (16 + 2))  # make_grid pads by 2
+    spherical = coopkit("interpolate", trained, "--spherical", "--columns", "3")
+    assert spherical.returncode == 0, spherical.stderr
+    assert len(list((trained / "samples").glob("interpolation_*.png"))) == 2
+
+
+def test_complete_scores_coopkit_beside_the_baselines_on_each_mask(trained):
+    result = coopkit("complete", trained, "--mask", "30,random:0.5", "-n", "4", "--steps", "20")
+    assert result.returncode == 0, result.stderr
+    (folder,) = trained.glob("completion_*")
+    assert {p.name for p in folder.iterdir()} == {"M30.png", "random0.5.png", "completion.json"}
+    report = json.loads((folder / "completion.json").read_text())
+    for mask in ("30", "random:0.5"):
+        scores = report["results"][mask]
+        assert set(scores) == {"coopkit", "biharmonic", "mean-fill"}
+        for method in scores.values():
+            assert 0 <= method["error"]["mean"] <= 1 and method["psnr"]["mean"] > 0
+    rows = 5  # original, occluded, coopkit, biharmonic, mean-fill
+    assert Image.open(folder / "M30.png").size[1] == 2 + rows * (16 + 2)
+    wrong = coopkit("complete", trained, "--mask", "huge")
+    assert wrong.returncode == 2 and "M30" in wrong.stderr
