@@ -222,3 +222,19 @@ def test_f_draft_is_the_descriptors_score_of_the_drafts_before_d2(host, write_re
         direct = float(run.descriptor.score(run.algorithm.stages()["S1"]).mean())
     assert metrics["f_draft"] == pytest.approx(direct, rel=1e-4, abs=1e-6)
     assert metrics["f_draft"] != 0.0
+
+
+def test_held_out_split_of_a_source_without_splits_is_a_user_error(host, write_recipe):
+    run = coopkit.build(write_recipe(), host=host)
+    assert run.data_split("train") is run.data
+    with pytest.raises(UserError, match="no held-out splits"):
+        run.data_split("test")
+
+
+def test_sample_and_generate_in_batches_match_one_batch(host, write_recipe):
+    run = coopkit.build(write_recipe(), host=host).fit(progress=False)
+    torch.testing.assert_close(
+        run.generate(5, seed=3, batch_size=2), run.generate(5, seed=3, batch_size=5)
+    )
+    assert run.sample(5, seed=3, batch_size=2).shape == (5, *run.shape)
+    assert run.sample(3, seed=3, steps=0).shape == (3, *run.shape)

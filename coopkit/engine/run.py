@@ -214,10 +214,8 @@ class Run:
         if self.generator is None:
             raise UserError("this run has no generator (algorithm = 'descriptor'); use sample()")
         self.generator.eval()
-        rng = self._seeded(seed)
-        return torch.cat(
-            [self.generator(self.generator.sample_latent(m, rng)) for m in _chunks(n, batch_size)]
-        )
+        latents = self.generator.sample_latent(n, self._seeded(seed))
+        return torch.cat([self.generator(x) for x in latents.split(batch_size)])
 
     def sample(
         self,
@@ -234,13 +232,16 @@ class Run:
         if self.descriptor is None:
             return self.generate(n, seed=seed, batch_size=batch_size)
         rng = self._seeded(seed)
+        if self.generator is not None:
+            self.generator.eval()
+            latents = self.generator.sample_latent(n, rng)
         batches = []
-        for m in _chunks(n, batch_size):
+        for start_index in range(0, n, batch_size):
             if self.generator is not None:
-                self.generator.eval()
                 with torch.no_grad():
-                    start = self.generator(self.generator.sample_latent(m, rng))
+                    start = self.generator(latents[start_index : start_index + batch_size])
             else:
+                m = min(batch_size, n - start_index)
                 start = self.descriptor.sample_reference(m, self.shape, rng)
             batches.append(self.revise(start, steps=steps, rng=rng))
         return torch.cat(batches)
@@ -382,7 +383,3 @@ class Run:
                 "changed (net sizes, algorithm) since the checkpoint was written?"
             ) from None
 
-
-def _chunks(n: int, size: int) -> list[int]:
-    """n split into batches of at most ``size``."""
-    return [min(size, n - start) for start in range(0, n, size)]
