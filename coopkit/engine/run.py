@@ -382,4 +382,3 @@ class Run:
                 f"{path}: does not match this recipe's components ({error}). Was the recipe "
                 "changed (net sizes, algorithm) since the checkpoint was written?"
             ) from None
-
