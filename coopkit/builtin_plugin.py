@@ -75,3 +75,8 @@ def coopkit_register_metrics(registry):
         "coopkit.metrics.inception_score:InceptionScore",
         summary="Inception score exp(E KL(p(y|x) ‖ p(y))); needs local weights (Table 1)",
     )
+    registry.add(
+        "inception-class",
+        "coopkit.metrics.inception_class:InceptionClass",
+        summary="mean Inception p(label|x) or top-5 error of one class; local weights (Fig. 7)",
+    )

@@ -261,9 +261,13 @@ def _describe_params(entry: Any) -> str:
         return f"[red]cannot load: {error}[/]"
     lines = []
     for name, field in model.model_fields.items():
-        default = field.default if field.default_factory is None else field.default_factory()
+        if field.is_required():
+            shown = f"{name} (required)"
+        else:
+            default = field.default if field.default_factory is None else field.default_factory()
+            shown = f"{name} = {default!r}"
         described = f"  [dim]{escape(field.description)}[/]" if field.description else ""
-        lines.append(escape(f"{name} = {default!r}") + described)
+        lines.append(escape(shown) + described)
     return "\n".join(lines)
 
 
@@ -413,11 +417,15 @@ def interpolate(
     grid = interpolate_latents(
         loaded, rows=rows, columns=columns, steps=steps, spherical=spherical, seed=seed
     )
+    if out is not None and out.suffix.lower() != ".png" and loaded.layout == "b c h w":
+        raise UserError(f"--out {out}: give a .png file name")
+    if out is not None and out.exists():
+        raise UserError(f"--out {out} exists; give a new name (nothing is overwritten)")
     if out is None:
         folder = beside_run(run_path, loaded, "samples")
         out = fresh_path(folder, f"interpolation_iter{loaded.iteration:07d}_seed{seed}", ".png")
-    written = write_grid(grid, out, loaded.layout, loaded.value_range, columns=columns)
-    console.print(f"wrote {written}")
+    for path in write_grid(grid, out, loaded.layout, loaded.value_range, columns=columns):
+        console.print(f"wrote {path}")
 
 
 def register_plugin_commands(target: typer.Typer, host: Any) -> None:

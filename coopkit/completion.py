@@ -51,6 +51,14 @@ def infer_latents(
     return torch.cat(latents)
 
 
+def _occluded_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per example: the mean of ``values`` over the occluded entries (nan where there are none)."""
+    occluded = (1 - mask).expand_as(values)
+    count = reduce(occluded, "b ... -> b", "sum")
+    total = reduce(values * occluded, "b ... -> b", "sum")
+    return torch.where(count > 0, total / count.clamp_min(1), torch.nan)
+
+
 def occluded_error(
     original: torch.Tensor,
     recovered: torch.Tensor,
@@ -58,12 +66,9 @@ def occluded_error(
     value_range: tuple[float, float],
 ) -> torch.Tensor:
     """Per example: the mean absolute difference over the occluded entries, relative to the range
-    of values (Table 5's "error")."""
-    occluded = (1 - mask).expand_as(original)
-    difference = (original - recovered).abs() * occluded
+    of values (Table 5's "error"); nan for an example with nothing occluded."""
     span = value_range[1] - value_range[0]
-    total = reduce(difference, "b ... -> b", "sum")
-    return total / reduce(occluded, "b ... -> b", "sum").clamp_min(1) / span
+    return _occluded_mean((original - recovered).abs(), mask) / span
 
 
 def occluded_psnr(
@@ -72,9 +77,7 @@ def occluded_psnr(
     mask: torch.Tensor,
     value_range: tuple[float, float],
 ) -> torch.Tensor:
-    """Per example: 10·log10(range² / MSE) over the occluded entries (Table 5's PSNR)."""
-    occluded = (1 - mask).expand_as(original)
-    squared = (original - recovered).square() * occluded
-    mse = reduce(squared, "b ... -> b", "sum") / reduce(occluded, "b ... -> b", "sum").clamp_min(1)
+    """Per example: 10·log10(range² / MSE) over the occluded entries (Table 5's PSNR); inf for a
+    perfect recovery, nan with nothing occluded (both left out of means by ``MetricValue.of``)."""
     span = value_range[1] - value_range[0]
-    return 10 * torch.log10(span**2 / mse.clamp_min(1e-20))
+    return 10 * torch.log10(span**2 / _occluded_mean((original - recovered).square(), mask))

@@ -68,15 +68,29 @@ def _components(
     return built
 
 
-def default_baselines(run: Run) -> list[str]:
-    """The registered synthesis baselines that apply to this run's data layout."""
+def baselines_for(run: Run, names: list[str] | None, task: str) -> dict[str, Any]:
+    """The baselines for ``task`` ("synthesis" or "completion"), built: all registered ones that
+    apply to the run's data layout when ``names`` is None, else those named (each checked)."""
     registry = run.host.registries.baselines
-    return [
-        e.name
-        for e in registry
-        if run.layout in getattr(e.load(), "layouts", ())
-        and getattr(e.load(), "task", "synthesis") == "synthesis"
-    ]
+
+    def fits(target: Any) -> bool:
+        return getattr(target, "task", "synthesis") == task and run.layout in getattr(
+            target, "layouts", ()
+        )
+
+    suitable = [e.name for e in registry if fits(e.load())]
+    if names is None:
+        names = suitable
+    built = {}
+    for name in names:
+        target = registry.load(name)
+        if not fits(target):
+            raise UserError(
+                f"baseline {name!r} is not a {task} baseline for {run.layout!r} data; "
+                f"choose from: {', '.join(suitable) or 'none registered'} (or 'none')"
+            )
+        built[name] = target(target.Params())
+    return built
 
 
 class HeldOutData:
@@ -118,8 +132,7 @@ def evaluate(
         )
     say = progress or (lambda message: None)
     measures = _components(run, "metrics", metrics, options)
-    baseline_names = default_baselines(run) if baselines is None else baselines
-    fitted = _components(run, "baselines", baseline_names)
+    fitted = baselines_for(run, baselines, "synthesis")
     held_out = HeldOutData(run)
     n = n or max(run.recipe.train.chains, 1)
     methods: dict[str, torch.Tensor] = {}
@@ -147,6 +160,7 @@ def _compute(name, measure, samples, held_out, value_range) -> MetricValue:
     try:
         if measure.calibration_split is not None:
             measure.calibrate(samples, held_out(measure.calibration_split), value_range)
-        return measure.compute(samples, held_out(measure.split), value_range)
+        observed = None if measure.split is None else held_out(measure.split)
+        return measure.compute(samples, observed, value_range)
     except ValueError as error:  # a metric that does not apply to this data
         raise UserError(f"metric {name!r} cannot evaluate this run: {error}") from None

@@ -17,10 +17,21 @@ def beside_run(run_path: Path, run: Any, inside: str = "") -> Path:
 
 
 def fresh_path(folder: Path, base: str, suffix: str = "") -> Path:
-    """``folder/base+suffix``, or ``base_2``, ``base_3``, ... when that name (with any suffix) is
-    taken, so nothing written earlier is overwritten."""
-    stem, count = folder / base, 1
-    while list(folder.glob(f"{stem.name}{suffix or '*'}")) or list(folder.glob(f"{stem.name}_S*")):
+    """``folder/base+suffix``, or ``base_2``, ``base_3``, ... when that name is taken — by the
+    file itself, or, without a suffix, by anything named ``base.*`` or ``base_S*`` (the stems
+    of sample files) — so nothing written earlier is overwritten."""
+
+    def taken(stem: str) -> bool:
+        if suffix:
+            return (folder / f"{stem}{suffix}").exists()
+        return (
+            (folder / stem).exists()
+            or any(folder.glob(f"{stem}.*"))
+            or any(folder.glob(f"{stem}_S*"))
+        )
+
+    name, count = base, 1
+    while taken(name):
         count += 1
-        stem = folder / f"{base}_{count}"
-    return stem.with_name(stem.name + suffix)
+        name = f"{base}_{count}"
+    return folder / f"{name}{suffix}"

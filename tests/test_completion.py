@@ -83,3 +83,13 @@ def test_error_and_psnr_are_over_the_occluded_entries_relative_to_the_range():
     psnr = occluded_psnr(original, recovered, mask, (-1.0, 1.0))
     assert psnr[0].item() == pytest.approx(10 * math.log10(4 / (0.25 / 2)))
     assert psnr[1].item() == pytest.approx(10 * math.log10(4 / 1.0))
+
+
+def test_nothing_occluded_is_nan_and_a_perfect_recovery_is_infinite_psnr():
+    original = torch.zeros(2, 1, 2, 2)
+    mask = torch.ones(2, 1, 2, 2)
+    mask[1, :, 0, 0] = 0
+    error = occluded_error(original, original, mask, (0.0, 1.0))
+    psnr = occluded_psnr(original, original, mask, (0.0, 1.0))
+    assert math.isnan(error[0]) and error[1] == 0
+    assert math.isnan(psnr[0]) and math.isinf(psnr[1])

@@ -59,7 +59,7 @@ def test_metric_reports_mean_and_stderr_over_test_examples() -> None:
     assert result.mean == pytest.approx(per_example.mean().item(), abs=1e-9)
     assert result.stderr == pytest.approx((per_example.std() / 3).item(), abs=1e-9)
     assert "0.25 (fixed)" in result.note
-    assert (metric.split, metric.calibration_split) == ("test", "validation")
+    assert (metric.split, metric.calibration_split) == ("test", None)  # σ fixed: no validation
 
 
 def test_cross_validation_recovers_the_width_of_a_parzen_truth() -> None:
@@ -137,3 +137,8 @@ def test_params_reject_bad_widths_and_default_grid_covers_005_to_1() -> None:
     for bad in ({"sigma": 0.0}, {"sigmas": []}, {"sigmas": [0.1, -0.2]}):
         with pytest.raises(ValueError):
             ParzenParams(**bad)
+
+
+def test_a_fixed_sigma_needs_no_validation_split():
+    assert ParzenLogLikelihood(ParzenParams()).calibration_split == "validation"
+    assert ParzenLogLikelihood(ParzenParams(sigma=0.2)).calibration_split is None

@@ -46,14 +46,15 @@ class Metric(ABC):
     data's layout and value range.
 
     ``split`` names the data split ``observed`` comes from: ``"train"`` gives (at most 16) training
-    examples, any other split (``"test"``, ...) the whole of it. A metric with a
+    examples, any other split (``"test"``, ...) the whole of it, and ``None`` nothing (a metric of
+    the samples alone gets ``observed=None``, and no data is loaded for it). A metric with a
     ``calibration_split`` gets ``calibrate(samples, held_out, value_range)`` with that whole split
     before ``compute`` on the same samples (e.g. to cross-validate a bandwidth).
     """
 
     Params = MetricParams
     higher_is_better: bool = True
-    split: str = "train"
+    split: str | None = "train"
     calibration_split: str | None = None
 
     def __init__(self, params: MetricParams):

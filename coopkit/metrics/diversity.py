@@ -66,6 +66,7 @@ class SSIMDiversity(Metric):
 
     Params = DiversityParams
     higher_is_better = False
+    split = None  # the samples alone
 
     def compute(self, samples, observed, value_range) -> MetricValue:
         n = len(samples)

@@ -20,6 +20,7 @@ from einops import repeat
 from pydantic import Field
 
 from coopkit.core.metric import Metric, MetricParams
+from coopkit.engine.device import resolve_device
 from coopkit.errors import UserError
 
 INPUT_SIZE = 299
@@ -133,17 +134,6 @@ def features_and_logits(
     return torch.cat(pooled).double().cpu(), torch.cat(logits).double().cpu()
 
 
-def metric_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise UserError(
-            f"device = {name!r} is not a device; use auto, cpu, cuda or cuda:N"
-        ) from None
-
-
 class InceptionMetric(Metric):
     """A metric on Inception-v3 outputs; loads the net from ``weights`` when constructed, so a
     missing file is reported before any sampling."""
@@ -153,7 +143,7 @@ class InceptionMetric(Metric):
 
     def __init__(self, params: InceptionParams):
         super().__init__(params)
-        self.device = metric_device(params.device)
+        self.device = resolve_device(params.device, f"{self.name}.device")
         self.net = load_inception(params.weights, self.name).to(self.device)
 
     def outputs(

@@ -42,6 +42,7 @@ class InceptionScore(InceptionMetric):
 
     Params = InceptionScoreParams
     name = "inception-score"
+    split = None  # the samples alone
 
     def compute(self, samples, observed, value_range) -> MetricValue:
         _, logits = self.outputs(samples, value_range)

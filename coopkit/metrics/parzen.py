@@ -93,6 +93,8 @@ class ParzenLogLikelihood(Metric):
     def __init__(self, params: ParzenParams):
         super().__init__(params)
         self.sigma: float | None = params.sigma
+        if params.sigma is not None:  # nothing to cross-validate: no validation split needed
+            self.calibration_split = None
         self.note = "" if params.sigma is None else f"σ = {params.sigma:.3g} (fixed)"
 
     def _rows(self, x: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:

