@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from coopkit_image import image_set
 from coopkit_image.array_data import ImageArrayParams, ImageArrays
 from pydantic import ValidationError
 
@@ -46,8 +47,44 @@ def test_channel_layouts_are_guessed_and_red_stays_in_channel_zero(tmp_path):
         assert source.shape == (3, 5, 6)
         assert torch.equal(source.images[:, 0], torch.ones(3, 5, 6))
         assert torch.equal(source.images[:, 1:], -torch.ones(3, 2, 5, 6))
-    np.save(tmp_path / "rgba.npy", np.zeros((2, 7, 7, 4), dtype=np.uint8))
-    assert arrays(tmp_path / "rgba.npy", holdout=0).shape == (4, 7, 7)
+
+
+def test_rgba_arrays_lose_their_alpha_channel(tmp_path):
+    rgba = np.zeros((2, 7, 7, 4), dtype=np.uint8)
+    rgba[..., 0], rgba[..., 3] = 255, 0  # fully transparent red: alpha is dropped, as for files
+    np.save(tmp_path / "last.npy", rgba)
+    np.save(tmp_path / "first.npy", rgba.transpose(0, 3, 1, 2))
+    for name, layout in (("last", None), ("first", False)):
+        source = arrays(tmp_path / f"{name}.npy", holdout=0, channels_last=layout)
+        assert source.shape == (3, 7, 7) and source.pixels.shape == (2, 3, 7, 7)
+        assert torch.equal(source.images[:, 0], torch.ones(2, 7, 7))
+        assert torch.equal(source.images[:, 1:], -torch.ones(2, 2, 7, 7))
+    floats = rgba.astype(np.float32) / 255
+    floats[..., 3] = 5.0  # outside value_range, but alpha is not an image value
+    np.save(tmp_path / "floats.npy", floats)
+    assert arrays(tmp_path / "floats.npy", holdout=0, value_range=[0, 1]).shape == (3, 7, 7)
+
+
+def test_uint8_arrays_are_held_as_uint8_and_others_as_float32(tmp_path, monkeypatch):
+    np.save(tmp_path / "u8.npy", numbered(10))
+    source = arrays(tmp_path / "u8.npy", holdout=0, size=8)
+    assert source.pixels.dtype == torch.uint8 and source.pixels.shape == (10, 1, 4, 4)
+    assert source.shape == (1, 8, 8)  # resized batch by batch: the 4×4 uint8 are smaller
+    assert fills(source) == list(range(10))
+    np.save(tmp_path / "big.npy", numbered(3, (40, 40)))
+    small = arrays(tmp_path / "big.npy", holdout=0, size=4)  # resized once: 4×4 floats are smaller
+    assert small.pixels.dtype == torch.float32 and small.pixels.shape == (3, 1, 4, 4)
+    assert fills(small) == [0, 1, 2]
+    np.save(tmp_path / "bool.npy", np.eye(4, dtype=bool)[None].repeat(2, 0))
+    assert arrays(tmp_path / "bool.npy", holdout=0).pixels.dtype == torch.uint8
+    np.save(tmp_path / "f.npy", numbered(3, dtype=np.float64) / 4)
+    floats = arrays(tmp_path / "f.npy", holdout=0, value_range=[0, 1])
+    assert floats.pixels.dtype == torch.float32
+    assert floats.images[:, 0, 0, 0].tolist() == [-1.0, -0.5, 0.0]
+    monkeypatch.setattr(image_set, "physical_memory", lambda: 200)  # 10 × 16 bytes > 100
+    with pytest.raises(DataError, match=r"10 images of data.path at 1×4×4 \(uint8\).*data\.limit"):
+        arrays(tmp_path / "u8.npy", holdout=0)
+    assert len(arrays(tmp_path / "u8.npy", holdout=0, limit=6)) == 6
 
 
 def test_an_ambiguous_layout_asks_for_channels_last(tmp_path):

@@ -300,3 +300,30 @@ def test_real_mnist_batches_are_pinned_bit_for_bit():
     test = Mnist(MnistParams(split="test", limit=1000))
     assert digest(test) == "ac144d8b73c9be41"
     assert hexes(test.batch(torch.tensor([0]))[0, 0, 10, 11]) == ["-0x1.bbbbbc0000000p-1"]
+
+
+def test_classic_images_are_held_as_uint8_wherever_that_is_exact(tmp_path):
+    path = fake_mnist(tmp_path / "mnist.pkl.gz")
+    train = mnist(path)
+    assert train.pixels.dtype == torch.uint8 and train.pixels.shape == (12, 1, 28, 28)
+    assert train.pixels[7, 0, 0, 0] == 7 and train.pixels[7, 0, 1, 1] == 255
+    resized = mnist(path, size=64)  # the 28×28 uint8 are kept, each batch resized
+    assert resized.pixels.dtype == torch.uint8 and resized.shape == (1, 64, 64)
+    assert resized.batch(torch.tensor([3, 1])).shape == (2, 1, 64, 64)
+    fashion_train = fashion(fake_fashion(tmp_path / "fm"))
+    assert fashion_train.pixels.dtype == torch.uint8
+    # values that are not whole pixels / 256 stay float32, exactly as in the file
+    odd = np.full((3, 784), 0.3, dtype=np.float32)
+    with gzip.open(tmp_path / "odd.pkl.gz", "wb") as handle:
+        pickle.dump(tuple((odd, np.zeros(3, dtype=np.int64)) for _ in SPLITS), handle)
+    kept = mnist(tmp_path / "odd.pkl.gz")
+    assert kept.pixels.dtype == torch.float32
+    expected = (np.float32(0.3) * np.float32(2 / (255 / 256)) - np.float32(1)).item()
+    assert float(kept[0][0, 0, 0]) == pytest.approx(expected, abs=1e-7)
+
+
+def test_digits_are_held_as_uint8():
+    pytest.importorskip("sklearn")
+    digits = Digits(DigitsParams(split="test", size=16))
+    assert digits.pixels.dtype == torch.uint8 and digits.pixels.shape == (180, 1, 8, 8)
+    assert int(digits.pixels.max()) == 16

@@ -4,13 +4,16 @@ and a short run on an image folder end to end."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tomli_w
 import torch
-from coopkit_image.image_set import carve
-from coopkit_image.imaging import fit_batch, scale_batch
+from coopkit_image import image_set
+from coopkit_image.image_set import carve, check_memory
+from coopkit_image.imaging import exact_pixels, fit_batch, scale_batch
 from PIL import Image
 
 import coopkit
+from coopkit.errors import DataError
 from coopkit.plugins import default_host
 
 SOURCES = {
@@ -61,6 +64,28 @@ def test_fit_batch_crops_to_the_aspect_ratio_then_resizes():
     assert torch.equal(fit_batch(images, 4), torch.ones(2, 1, 4, 4))
     assert fit_batch(images, [2, 4]).shape == (2, 1, 2, 4)
     assert fit_batch(images, None) is images and fit_batch(images, [4, 8]) is images
+
+
+def test_exact_pixels_keeps_uint8_only_where_it_is_exact():
+    pixels, unit = exact_pixels(np.array([[0, 7, 255]], dtype=np.uint8))
+    assert pixels.dtype == torch.uint8 and unit == 1.0
+    pixels, unit = exact_pixels(np.array([0, 3, 255], dtype=np.float32) / 256, 1 / 256)
+    assert pixels.tolist() == [0, 3, 255] and unit == 1 / 256
+    assert torch.equal(pixels.float() * unit, torch.tensor([0, 3, 255]) / 256)
+    assert exact_pixels(np.array([0.0, 16.0, 3.0]))[0].dtype == torch.uint8  # digits: 0..16
+    for values in ([0.5, 1.0], [256.0], [-1.0, 2.0], [np.nan], [-0.0, 1.0]):
+        floats, unit = exact_pixels(np.array(values, dtype=np.float32))
+        assert floats.dtype == torch.float32 and unit == 1.0
+        assert floats.numpy().tobytes() == np.array(values, dtype=np.float32).tobytes()
+
+
+def test_check_memory_allows_half_the_machine(monkeypatch):
+    monkeypatch.setattr(image_set, "physical_memory", lambda: 2**30)
+    check_memory(2**29, "these images", "set something")
+    with pytest.raises(DataError, match=r"these images need about 0.5 GiB.*1.0 GiB: set something"):
+        check_memory(2**29 + 1, "these images", "set something")
+    monkeypatch.undo()
+    assert image_set.physical_memory() > 2**20  # this machine's, from sysconf
 
 
 def test_every_source_is_registered_with_a_split_and_described_parameters():

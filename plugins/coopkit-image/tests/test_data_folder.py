@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 import torch
-from coopkit_image import folder_data
+from coopkit_image import folder_data, image_set
 from coopkit_image.folder_data import ImageFolder, ImageFolderParams
+from coopkit_image.imaging import scale_batch
 from PIL import Image
 
 from coopkit.errors import DataError
@@ -207,3 +210,114 @@ def test_large_folders_show_progress_and_still_load(tmp_path, monkeypatch, capsy
     numbered(tmp_path, 4)
     assert len(folder(tmp_path, size=4, holdout=0)) == 4
     assert capsys.readouterr().out == ""  # never on stdout
+
+
+# ------------------------------------------------- storage: uint8 in memory, or read lazily
+
+
+def test_pixels_are_held_as_uint8_and_sixteen_bit_as_float32(tmp_path):
+    save(tmp_path / "rgb" / "a.png", solid(9, 7, (10, 20, 30)))
+    save(tmp_path / "rgb" / "b.png", np.full((5, 5), 200, dtype=np.uint8))
+    source = folder(tmp_path / "rgb", size=[6, 4], holdout=0, scaling="fixed")
+    assert source.pixels.dtype == torch.uint8 and source.pixels.shape == (2, 3, 6, 4)
+    assert source.pixels[0, :, 0, 0].tolist() == [10, 20, 30]
+    assert source.pixels[1].eq(200).all()  # gray in an RGB set: the same value in each channel
+    assert source.images.dtype == torch.float32
+    deep = np.full((8, 8), 40000, dtype=np.uint16)
+    save(tmp_path / "deep" / "a.png", deep)
+    save(tmp_path / "deep" / "b.png", np.full((8, 8), 7, dtype=np.uint8))
+    sixteen = folder(tmp_path / "deep", size=8, holdout=0, scaling="fixed")
+    assert sixteen.pixels.dtype == torch.float32  # 16-bit values are not whole 8-bit ones
+    assert float(sixteen.pixels[0, 0, 0, 0]) == pytest.approx(40000 / 257)
+    assert float(sixteen.pixels[1, 0, 0, 0]) == 7.0
+
+
+def crafted(root):
+    """Four pictures with different ranges: RGB 30..200, RGB 0..255, constant RGB, gray."""
+    rng = np.random.default_rng(3)
+    save(root / "a.png", rng.integers(30, 201, (8, 8, 3), dtype=np.uint8))
+    save(root / "b.png", rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+    save(root / "c.png", np.full((8, 8, 3), 77, dtype=np.uint8))
+    save(root / "d.png", rng.integers(100, 120, (12, 10), dtype=np.uint8))
+    return root
+
+
+def test_minmax_per_image_scaling_is_what_it_was_before_uint8_storage(tmp_path):
+    source = folder(crafted(tmp_path), size=8, holdout=0)
+    whole = source.batch(torch.arange(4))
+    # pinned: the float32 values the float32-storage version gave, bit for bit
+    assert hashlib.sha256(whole.numpy().tobytes()).hexdigest()[:16] == "e0510f0949539cee"
+    assert [float(x).hex() for x in (whole[0, 0, 0, 0], whole[0, 1, 2, 3], whole[1, 2, 3, 3])] == [
+        "0x1.e157640000000p-1",
+        "-0x1.f6cd680000000p-3",
+        "-0x1.1b1b1a0000000p-1",
+    ]
+    assert torch.equal(whole, scale_batch(source.pixels.float(), "minmax"))  # each image's own
+    assert [float(x.amin()) for x in whole] == [-1, -1, -1, -1]
+    assert [float(x.amax()) for x in whole] == [1, 1, -1, 1]  # constant: −1 everywhere
+    assert torch.equal(source.batch(torch.tensor([3, 1])), whole[[3, 1]])  # per image, any batch
+    small = folder(tmp_path, size=4, holdout=0)
+    assert hashlib.sha256(small.images.numpy().tobytes()).hexdigest()[:16] == "aca65e1e47ce430c"
+
+
+def mixed_folder(root, count=30):
+    """``count`` pictures of assorted sizes in class folders: RGB, gray and RGBA."""
+    rng = np.random.default_rng(7)
+    for i in range(count):
+        height, width = rng.integers(6, 20, 2)
+        channels = (3, None, 4)[i % 3]
+        shape = (height, width) if channels is None else (height, width, channels)
+        save(root / f"class{i % 4}" / f"{i:03d}.png", rng.integers(0, 256, shape, dtype=np.uint8))
+    return root
+
+
+@pytest.mark.parametrize("scaling", ["minmax", "fixed"])
+def test_lazy_and_eager_give_the_same_splits_and_batches(tmp_path, scaling):
+    root = mixed_folder(tmp_path)
+    cases = [
+        {"split": "train"},
+        {"split": "validation"},
+        {"split": "test"},
+        {"split": "train", "classes": ["class1", "class3"], "limit": 5},
+        {"split": "test", "holdout": 0.2, "split_seed": 3},
+        {"split": "train", "color": "gray", "size": [5, 9], "crop": 0.8},
+    ]
+    for case in cases:
+        params = {"size": 8, "scaling": scaling} | case
+        eager, lazy = folder(root, **params), folder(root, lazy=True, **params)
+        assert lazy.pixels is None and eager.pixels.dtype == torch.uint8
+        assert lazy.files == eager.files and len(lazy) == len(eager) > 0
+        assert torch.equal(lazy.labels, eager.labels) and lazy.class_names == eager.class_names
+        assert lazy.shape == eager.shape
+        indices = torch.tensor([len(eager) - 1, 0, len(eager) // 2, 0])
+        assert torch.equal(lazy.batch(indices), eager.batch(indices))
+        assert torch.equal(lazy.images, eager.images)
+        assert torch.equal(lazy[-1], eager[-1]) and torch.equal(lazy[0], eager.images[0])
+        with pytest.raises(IndexError):
+            lazy[len(lazy)]
+
+
+def test_lazy_reads_each_batch_from_disk(tmp_path, monkeypatch):
+    numbered(tmp_path, 6)
+    monkeypatch.setattr(folder_data, "READERS", 1)  # the one-thread path
+    lazy = folder(tmp_path, size=4, holdout=0, lazy=True, scaling="fixed")
+    assert values(lazy) == list(range(6))
+    save(tmp_path / "img002.png", np.full((6, 6), 99, dtype=np.uint8))  # changed on disk
+    assert round((float(lazy[2].mean()) + 1) * 127.5) == 99
+    (tmp_path / "img004.png").write_text("gone bad")
+    with pytest.raises(DataError, match=r"img004\.png is not a readable image"):
+        lazy.batch(torch.tensor([4]))
+
+
+def test_a_folder_too_large_for_memory_asks_for_lazy_or_a_limit(tmp_path, monkeypatch):
+    for i in range(4):
+        save(tmp_path / f"{i}.png", solid(8, 8, (i, 0, 0)))
+    # 4 images × 3 × 32 × 32 bytes = 12 KiB; a machine of 16 KiB allows 8 KiB
+    monkeypatch.setattr(image_set, "physical_memory", lambda: 16 * 1024)
+    with pytest.raises(DataError, match=r"4 images .*3×32×32.*data\.lazy = true.*data\.limit"):
+        folder(tmp_path, size=32, holdout=0)
+    assert len(folder(tmp_path, size=32, holdout=0, limit=2)) == 2  # 6 KiB: fits
+    lazy = folder(tmp_path, size=32, holdout=0, lazy=True)
+    assert len(lazy) == 4 and lazy.batch(torch.arange(4)).shape == (4, 3, 32, 32)
+    monkeypatch.setattr(image_set, "physical_memory", lambda: None)  # unknown: no guard
+    assert len(folder(tmp_path, size=32, holdout=0)) == 4

@@ -1,4 +1,5 @@
-"""Images stored as a numpy array (.npy or .npz) as a data source."""
+"""Images stored as a numpy array (.npy or .npz) as a data source, held in memory as uint8 (uint8
+or bool arrays) or float32 (any other numbers)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,18 @@ import torch
 from pydantic import Field, model_validator
 
 from coopkit.errors import DataError
-from coopkit_image.image_set import HELD_OUT, CarvedParams, ImageSet, Size, carve
+from coopkit_image.image_set import HELD_OUT, CarvedParams, ImageSet, Size, carve, check_memory
 from coopkit_image.imaging import SCALING_HELP
 
 CHANNELS_LAST = {1, 3, 4}  # channel counts that make a last axis look like channels
 CHANNELS_FIRST = {1, 3}
+COPY_BYTES = 64 * 2**20  # the array is copied into memory this much at a time
 
 
 class ImageArrayParams(CarvedParams):
     path: str = Field(
-        description=".npy or .npz file of images: (n, h, w), (n, h, w, c) or (n, c, h, w)"
+        description=".npy or .npz file of images: (n, h, w), (n, h, w, c) or (n, c, h, w); "
+        "of four channels (RGBA) the alpha channel is dropped"
     )
     key: str | None = Field(
         None, description="the array's name inside .npz files (unset: the file's only array)"
@@ -83,28 +86,38 @@ def load_array(where: str, source: str, key: str | None) -> np.ndarray:
         ) from None
 
 
+def channels_last_layout(shape: tuple[int, ...], channels_last: bool | None, where: str) -> bool:
+    """Whether a 4-axis array of ``shape`` is (n, h, w, c): ``channels_last``, or guessed from
+    which axis has 1, 3 or 4 entries; False for a 3-axis (n, h, w) array."""
+    if len(shape) == 3:
+        return False
+    if len(shape) != 4:
+        raise DataError(
+            f"{where}: images must be (n, h, w), (n, h, w, c) or (n, c, h, w); got {shape}"
+        )
+    if channels_last is None:
+        last, first = shape[3] in CHANNELS_LAST, shape[1] in CHANNELS_FIRST
+        if last == first:
+            why = "both axis 1 and axis 3 look like" if last else "neither axis 1 nor 3 looks like"
+            raise DataError(
+                f"{where}: cannot tell the layout of shape {shape}: {why} channels. Set "
+                "data.channels_last = true for (n, h, w, c) or false for (n, c, h, w)"
+            )
+        channels_last = last
+    return channels_last
+
+
 def channels_first(array: np.ndarray, channels_last: bool | None, where: str) -> np.ndarray:
     """``array`` as (n, c, h, w); a 3-axis array is (n, h, w) with one channel."""
     if array.ndim == 3:
         return array[:, None]
-    if array.ndim != 4:
-        raise DataError(
-            f"{where}: images must be (n, h, w), (n, h, w, c) or (n, c, h, w); got {array.shape}"
-        )
-    if channels_last is None:
-        last, first = array.shape[3] in CHANNELS_LAST, array.shape[1] in CHANNELS_FIRST
-        if last == first:
-            why = "both axis 1 and axis 3 look like" if last else "neither axis 1 nor 3 looks like"
-            raise DataError(
-                f"{where}: cannot tell the layout of shape {array.shape}: {why} channels. Set "
-                "data.channels_last = true for (n, h, w, c) or false for (n, c, h, w)"
-            )
-        channels_last = last
-    return array.transpose(0, 3, 1, 2) if channels_last else array
+    last = channels_last_layout(array.shape, channels_last, where)
+    return array.transpose(0, 3, 1, 2) if last else array
 
 
 class ImageArrays(ImageSet):
-    """``class_names`` is empty and every label −1: the arrays carry no labels."""
+    """``class_names`` is empty and every label −1: the arrays carry no labels. ``pixels`` is uint8
+    for uint8 (or bool) arrays, float32 for any other numbers; RGBA loses its alpha channel."""
 
     Params = ImageArrayParams
     class_names: list[str] = []
@@ -121,10 +134,12 @@ class ImageArrays(ImageSet):
             carved = [split for split in HELD_OUT if not separate[split]]
             kept = carve(len(array), params.split, params.holdout, params.split_seed, carved)
         kept = kept[: params.limit]
-        images = channels_first(np.asarray(array[kept]), params.channels_last, where)
-        scaling, value_range = self._scaling(images, params, where)
+        if array.dtype.kind not in "biuf":
+            raise DataError(f"{where}: images must be numbers, not {array.dtype}")
+        pixels = self._copy(array, kept, params, where)
+        scaling, value_range = self._scaling(array.dtype, pixels, params, where)
         self._store(
-            torch.from_numpy(images.astype(np.float32)),
+            pixels,
             None,
             size=params.size,
             scaling=scaling,
@@ -133,13 +148,43 @@ class ImageArrays(ImageSet):
         )
 
     @staticmethod
+    def _copy(
+        array: np.ndarray, kept: np.ndarray, params: ImageArrayParams, where: str
+    ) -> torch.Tensor:
+        """``array[kept]`` as one (n, c, h, w) tensor, uint8 for uint8 / bool data, else float32,
+        without its alpha channel; copied a slice at a time (a .npy is read only where kept)."""
+        last = channels_last_layout(array.shape, params.channels_last, where)
+        if array.ndim == 3:
+            channels, height, width = 1, *array.shape[1:]
+        else:
+            channels, height, width = (
+                (array.shape[3], *array.shape[1:3]) if last else tuple(array.shape[1:])
+            )
+        kept_channels = 3 if channels == 4 else channels  # RGBA → RGB, as image-folder does
+        dtype = np.uint8 if array.dtype.kind == "b" or array.dtype == np.uint8 else np.float32
+        each = kept_channels * height * width * np.dtype(dtype).itemsize
+        check_memory(
+            len(kept) * each,
+            f"the {len(kept):,} images of {where} at {kept_channels}×{height}×{width} "
+            f"({np.dtype(dtype).name})",
+            "set a smaller data.limit",
+        )
+        pixels = torch.from_numpy(np.empty((len(kept), kept_channels, height, width), dtype))
+        step = max(1, COPY_BYTES // max(1, channels * height * width * array.dtype.itemsize))
+        for start in range(0, len(kept), step):
+            part = channels_first(np.asarray(array[kept[start : start + step]]), last, where)
+            part = np.ascontiguousarray(part[:, :kept_channels], dtype=dtype)
+            pixels[start : start + len(part)] = torch.from_numpy(part)
+        return pixels
+
+    @staticmethod
     def _scaling(
-        images: np.ndarray, params: ImageArrayParams, where: str
+        dtype: np.dtype, pixels: torch.Tensor, params: ImageArrayParams, where: str
     ) -> tuple[str, tuple[float, float]]:
-        if images.dtype.kind not in "biuf":
-            raise DataError(f"{where}: images must be numbers, not {images.dtype}")
+        """(the scaling, the range that fixed scaling maps) for an array of ``dtype`` whose images
+        are ``pixels``."""
         value_range = params.value_range
-        if value_range is None and images.dtype == np.uint8:
+        if value_range is None and dtype == np.uint8:
             value_range = (0.0, 255.0)
         scaling = params.scaling
         if scaling == "auto":
@@ -152,12 +197,14 @@ class ImageArrays(ImageSet):
             return scaling, (0.0, 1.0)
         if value_range is None:
             raise DataError(
-                f"data.scaling = 'fixed' needs data.value_range = [low, high] for {images.dtype} "
+                f"data.scaling = 'fixed' needs data.value_range = [low, high] for {dtype} "
                 "images (only uint8 defaults, to [0, 255])"
             )
-        if images.size and (images.min() < value_range[0] or images.max() > value_range[1]):
-            raise DataError(
-                f"{where}: values span [{images.min()}, {images.max()}], outside data.value_range "
-                f"= {list(value_range)}; widen it, or use data.scaling = 'minmax'"
-            )
+        if pixels.numel():
+            low, high = float(pixels.min()), float(pixels.max())
+            if low < value_range[0] or high > value_range[1]:
+                raise DataError(
+                    f"{where}: values span [{low:g}, {high:g}], outside data.value_range = "
+                    f"{list(value_range)}; widen it, or use data.scaling = 'minmax'"
+                )
         return scaling, value_range

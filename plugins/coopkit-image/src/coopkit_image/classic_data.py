@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-import torch
 from pydantic import Field
 
 from coopkit.errors import DataError
 from coopkit_image.image_set import CarvedParams, ImageSet, ImageSetParams, Size, carve, pick
-from coopkit_image.imaging import SCALING_HELP, Scaling
+from coopkit_image.imaging import SCALING_HELP, Scaling, exact_pixels
 
 SPLITS = ("train", "validation", "test")
 Label = Annotated[int, Field(ge=0, le=9)]
@@ -34,23 +33,28 @@ class ClassicParams(ImageSetParams):
 
 class ClassicImages(ImageSet):
     """A labelled set of gray images whose ``read`` gives a whole split as (n, h, w) + labels;
-    the class filter, limit, resize and scaling are shared."""
+    the class filter, limit, resize and scaling are shared. The images are kept as uint8 pixels
+    wherever their values are exactly whole pixels × ``pixel_unit`` (as in every file these sources
+    read), so batches hold exactly the float32 values they would from the file."""
 
     Params = ClassicParams
     fixed_range: tuple[float, float] = (0.0, 255.0)
+    pixel_unit: float = 1.0  # the files hold pixel × pixel_unit
     class_names = [str(digit) for digit in range(10)]
 
     def __init__(self, params: ClassicParams):
         images, labels = self.read(params)
         kept = pick(np.arange(len(images)), labels, params.classes, params.limit)
+        pixels, unit = exact_pixels(images[kept], self.pixel_unit)
         self._store(
-            torch.from_numpy(np.ascontiguousarray(images[kept]))[:, None],
+            pixels[:, None],
             labels[kept],
             size=params.size,
             scaling=params.scaling,
             fixed_range=self.fixed_range,
             empty=f"data: no images in the {params.split!r} split"
             + (f" with labels {params.classes}" if params.classes else ""),
+            unit=unit,
         )
 
     @abstractmethod
@@ -98,6 +102,7 @@ class Mnist(ClassicImages):
 
     Params = MnistParams
     fixed_range = (0.0, 255 / 256)  # the file holds pixel / 256: black → −1, white (255) → +1
+    pixel_unit = 1 / 256
 
     def read(self, params: MnistParams) -> tuple[np.ndarray, np.ndarray]:
         if params.path is None:

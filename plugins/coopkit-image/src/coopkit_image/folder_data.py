@@ -1,8 +1,12 @@
 """A folder of image files as a data source: class subfolders, train / validation / test folders
-or a held-out carve, every image fitted to one size and held in memory."""
+or a held-out carve, every image fitted to one size and held in memory as uint8 pixels, or (``lazy``)
+read from disk batch by batch."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -11,7 +15,16 @@ import torch
 from pydantic import Field
 
 from coopkit.errors import DataError
-from coopkit_image.image_set import HELD_OUT, CarvedParams, ImageSet, Size, carve, pick
+from coopkit.media.frames import sides
+from coopkit_image.image_set import (
+    HELD_OUT,
+    CarvedParams,
+    ImageSet,
+    Size,
+    carve,
+    check_memory,
+    pick,
+)
 from coopkit_image.imaging import (
     GRAY_MODES,
     SCALING_HELP,
@@ -19,11 +32,14 @@ from coopkit_image.imaging import (
     fit_picture,
     gray_or_rgb,
     open_picture,
+    picture_mode,
 )
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 SPLIT_FOLDERS = {"train": ("train",), "validation": ("validation", "val"), "test": ("test",)}
 PROGRESS_FROM = 500  # files; smaller folders load without a progress bar
+READ_CHUNK = 256  # files decoded at a time (by up to READERS threads)
+READERS = min(8, os.cpu_count() or 1)
 
 
 class ImageFolderParams(CarvedParams):
@@ -40,6 +56,12 @@ class ImageFolderParams(CarvedParams):
     )
     scaling: Scaling = Field("minmax", description=SCALING_HELP.format(fixed="0..255"))
     classes: list[str] | None = Field(None, description="class subfolders to keep (all when unset)")
+    lazy: bool = Field(
+        False,
+        description="false: read every image once, when the source is built, and hold them in "
+        "memory (uint8); true: hold only the file list and read each batch's images from disk "
+        "(any folder size, e.g. LSUN, but every batch is decoded again)",
+    )
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -86,16 +108,30 @@ class ImageFolder(ImageSet):
             wanted = [self.class_names.index(name) for name in params.classes]
         kept = pick(np.arange(len(files)), labels, wanted, params.limit)
         self.files = [files[i] for i in kept]
-        images = self._read(self.files, params)
-        self._store(
-            images,
+        self._where = f"data.root = {params.root!r}"
+        self._params = params
+        height, width = sides(params.size)
+        gray = params.color == "gray" or (params.color == "auto" and self._all_gray(self.files))
+        shape = (1 if gray else 3, height, width)
+        self._describe(
+            len(self.files),
             labels[kept],
-            size=None,
+            shape=shape,
             scaling=params.scaling,
             fixed_range=(0.0, 255.0),
             empty=f"data: no images in the {params.split!r} split of {params.root}"
             + (" in the classes asked for" if params.classes else ""),
         )
+        if params.lazy:
+            return
+        check_memory(
+            len(self.files) * shape[0] * height * width,
+            f"the {len(self.files):,} images of {params.root} at {'×'.join(map(str, shape))} "
+            "(uint8)",
+            "set data.lazy = true (each batch is read from disk) or a smaller data.limit"
+            " (or data.size)",
+        )
+        self.pixels = self._read(self.files, _progress)
 
     @staticmethod
     def _split_files(root: Path, params: ImageFolderParams) -> tuple[list[Path], list[Path]]:
@@ -141,26 +177,68 @@ class ImageFolder(ImageSet):
                 return self.class_names.index(parts[0]) if len(parts) > 1 else -1
         return -1
 
-    @staticmethod
-    def _read(files: list[Path], params: ImageFolderParams) -> torch.Tensor:
-        """(n, c, h, w) float32 with values 0..255."""
-        pictures = []
-        for path in _progress(files):
-            image = open_picture(path, f"data.root = {params.root!r}")
-            image = gray_or_rgb(image, params.color == "gray" or image.mode in GRAY_MODES)
-            pictures.append(np.array(fit_picture(image, params.size, params.crop)))
-        gray = params.color == "gray" or (
-            params.color == "auto" and all(p.ndim == 2 for p in pictures)
+    def _all_gray(self, files: list[Path]) -> bool:
+        """Whether every picture is gray, from the files' headers (stops at the first colour one)."""
+        return all(
+            picture_mode(path, self._where) in GRAY_MODES for path in _progress(files, "checking")
         )
-        height, width = pictures[0].shape[:2] if pictures else (0, 0)
-        images = torch.empty(len(pictures), 1 if gray else 3, height, width)
-        for image, picture in zip(images, pictures, strict=True):
+
+    def _picture(self, path: Path) -> np.ndarray:
+        """One file as (h, w) or (h, w, 3): uint8, or float32 for 16/32-bit pictures."""
+        image = open_picture(path, self._where)
+        image = gray_or_rgb(image, self._shape[0] == 1 or image.mode in GRAY_MODES)
+        return np.array(fit_picture(image, self._params.size, self._params.crop))
+
+    def _read(
+        self, files: list[Path], progress: Callable[[list[Path]], Iterable[Path]] | None = None
+    ) -> torch.Tensor:
+        """(n, c, h, w) with the files' values 0..255: uint8, float32 once a 16-bit picture is
+        met. Made in place, decoding up to READERS files at a time."""
+        pixels = torch.empty(len(files), *self._shape, dtype=torch.uint8)
+        files_read = progress(files) if progress else files
+        for index, picture in enumerate(_decoded(files_read, self._picture)):
+            if picture.dtype != np.uint8 and pixels.dtype == torch.uint8:
+                pixels = pixels.float()  # exact for the 8-bit pictures already in
             picture = torch.from_numpy(picture)
-            image.copy_(picture if picture.dim() == 2 else picture.permute(2, 0, 1))
-        return images
+            pixels[index].copy_(picture if picture.dim() == 2 else picture.permute(2, 0, 1))
+        return pixels
+
+    def _raw(self, indices: torch.Tensor) -> torch.Tensor:
+        if self.pixels is not None:
+            return self.pixels[indices]
+        flat = indices.reshape(-1).tolist()
+        pixels = self._read([self.files[i] for i in flat])
+        return pixels.reshape(*indices.shape, *pixels.shape[1:])
 
 
-def _progress(files: list[Path]):
+def _decoded(files: Iterable[Path], decode: Callable[[Path], np.ndarray]) -> Iterator[np.ndarray]:
+    """``decode(path)`` for each file, in order, READ_CHUNK at a time on up to READERS threads
+    (PIL decodes and resizes without holding the GIL)."""
+    chunk: list[Path] = []
+    with ThreadPoolExecutor(READERS) if READERS > 1 else _Inline() as pool:
+        for path in files:
+            chunk.append(path)
+            if len(chunk) == READ_CHUNK:
+                yield from pool.map(decode, chunk)
+                chunk = []
+        yield from pool.map(decode, chunk)
+
+
+class _Inline:
+    """A one-thread stand-in for ThreadPoolExecutor."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    @staticmethod
+    def map(function, items):
+        return map(function, items)
+
+
+def _progress(files: list[Path], verb: str = "reading"):
     if len(files) <= PROGRESS_FROM:
         return files
     from rich.console import Console
@@ -168,7 +246,7 @@ def _progress(files: list[Path]):
 
     return track(
         files,
-        description=f"reading {len(files)} images",
+        description=f"{verb} {len(files)} images",
         transient=True,
         console=Console(stderr=True),
     )

@@ -1,8 +1,11 @@
-"""The base of coopkit-image's multi-image data sources: every image held in one tensor, the
-``split`` / ``limit`` / ``holdout`` parameters they share, and the deterministic held-out carve."""
+"""The base of coopkit-image's multi-image data sources: the images held in one tensor of their
+exact stored values (uint8 for 8-bit data) and scaled to [−1, 1] batch by batch, the ``split`` /
+``limit`` / ``holdout`` parameters they share, the deterministic held-out carve, and the guard
+against sets too large for memory."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Literal
 
@@ -12,11 +15,14 @@ from pydantic import Field, PositiveInt
 
 from coopkit.core import DataParams, DataSource
 from coopkit.errors import DataError
+from coopkit.media.frames import sides
 from coopkit_image.imaging import Scaling, fit_batch, scale_batch
 
 Split = Literal["train", "validation", "test"]
 Size = PositiveInt | tuple[PositiveInt, PositiveInt]
 HELD_OUT = ("validation", "test")
+MEMORY_SHARE = 0.5  # the most of the machine's memory a data source may plan to hold
+FIT_CHUNK = 4096  # images resized at a time when a set is resized once, as it is loaded
 
 
 class ImageSetParams(DataParams):
@@ -88,45 +94,125 @@ def pick(
     return indices[:limit] if limit is not None else indices
 
 
+def physical_memory() -> int | None:
+    """The machine's memory in bytes (None where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_memory(need: int, what: str, fix: str) -> None:
+    """A :class:`DataError` naming ``fix`` when holding ``what`` (``need`` bytes) would take more
+    than :data:`MEMORY_SHARE` of the machine's memory."""
+    total = physical_memory()
+    if total is None or need <= MEMORY_SHARE * total:
+        return
+    raise DataError(
+        f"data: {what} need about {need / 2**30:.1f} GiB of memory, more than "
+        f"{MEMORY_SHARE:.0%} of this machine's {total / 2**30:.1f} GiB: {fix}"
+    )
+
+
 class ImageSet(DataSource):
-    """Images in one float32 tensor ``images`` (n, c, h, w) in [−1, 1]; ``labels`` (n,) holds each
-    image's class index (−1 where unknown) and ``class_names`` the names of those indices."""
+    """Images of shape ``shape`` (c, h, w), given out by ``batch`` / ``[i]`` as float32 in
+    [−1, 1]. ``pixels`` (n, c, h, w) holds their exact stored values: uint8 for 8-bit data, else
+    float32; each batch is converted, resized where the set is resized on the fly, and scaled
+    (vectorised, with each image's own min/max for ``minmax``). ``labels`` (n,) holds each image's
+    class index (−1 where unknown) and ``class_names`` the names of those indices."""
 
     layout = "b c h w"
-    images: torch.Tensor
+    pixels: torch.Tensor | None = None
     labels: torch.Tensor
     class_names: list[str]
+    _shape: tuple[int, int, int]
+    _scaling: Scaling = "fixed"
+    _range: tuple[float, float] = (0.0, 255.0)
+    _unit: float = 1.0  # a stored value × _unit = the data's value
+    _fit: tuple[int, int] | None = None  # resized to this as each batch is made
+
+    def _describe(
+        self,
+        count: int,
+        labels: torch.Tensor | np.ndarray | None,
+        *,
+        shape: tuple[int, int, int],
+        scaling: Scaling,
+        fixed_range: tuple[float, float],
+        empty: str,
+    ) -> None:
+        """Keeps what every batch needs; ``empty`` is the DataError message when ``count`` is 0."""
+        if count == 0:
+            raise DataError(empty)
+        self._shape = tuple(int(side) for side in shape)
+        self._scaling, self._range = scaling, fixed_range
+        if labels is None:
+            labels = torch.full((count,), -1, dtype=torch.long)
+        self.labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
 
     def _store(
         self,
-        images: torch.Tensor,
+        pixels: torch.Tensor,
         labels: torch.Tensor | np.ndarray | None,
         *,
         size: int | tuple[int, int] | None,
         scaling: Scaling,
         fixed_range: tuple[float, float],
         empty: str,
+        unit: float = 1.0,
     ) -> None:
-        """Fits ``images`` (n, c, h, w) to ``size``, scales them to [−1, 1] and keeps them;
-        ``empty`` is the DataError message when there are none."""
-        if len(images) == 0:
-            raise DataError(empty)
-        self.images = scale_batch(fit_batch(images, size), scaling, fixed_range).contiguous()
-        if labels is None:
-            labels = torch.full((len(images),), -1, dtype=torch.long)
-        self.labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
+        """Keeps ``pixels`` (n, c, h, w), uint8 or float32, whose values × ``unit`` are the
+        data's; ``size`` resizes them: once, now, when the resized float32 set is the smaller,
+        else batch by batch (the same values either way)."""
+        n, channels, height, width = pixels.shape
+        target = (height, width) if size is None else sides(size)
+        self._describe(
+            n,
+            labels,
+            shape=(channels, *target),
+            scaling=scaling,
+            fixed_range=fixed_range,
+            empty=empty,
+        )
+        self._unit, self._fit = unit, None
+        if target != (height, width):
+            if pixels.element_size() * height * width > 4 * target[0] * target[1]:
+                fitted = torch.empty(n, channels, *target)
+                for start in range(0, n, FIT_CHUNK):
+                    chunk = pixels[start : start + FIT_CHUNK]
+                    fitted[start : start + len(chunk)] = fit_batch(self._values(chunk), target)
+                pixels, self._unit = fitted, 1.0
+            else:
+                self._fit = target
+        self.pixels = pixels.contiguous()
+
+    def _values(self, raw: torch.Tensor) -> torch.Tensor:
+        """Stored values → the data's values, float32."""
+        values = raw.float()
+        return values * self._unit if self._unit != 1.0 else values
+
+    def _raw(self, indices: torch.Tensor) -> torch.Tensor:
+        """The stored values of the images at ``indices``."""
+        return self.pixels[indices]
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self.images.shape[1:])
+        return self._shape
+
+    @property
+    def images(self) -> torch.Tensor:
+        """Every image scaled, (n, c, h, w) float32: a full copy, for small sets and tests."""
+        return self.batch(torch.arange(len(self)))
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self.labels)
 
     def __getitem__(self, index: int) -> torch.Tensor:
         if not -len(self) <= index < len(self):
             raise IndexError(index)
-        return self.images[index]
+        return self.batch(torch.tensor([index]))[0]
 
     def batch(self, indices: torch.Tensor) -> torch.Tensor:
-        return self.images[torch.as_tensor(indices, dtype=torch.long)]
+        raw = self._raw(torch.as_tensor(indices, dtype=torch.long))
+        values = fit_batch(self._values(raw), self._fit)
+        return scale_batch(values, self._scaling, self._range).contiguous()

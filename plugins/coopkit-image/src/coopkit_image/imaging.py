@@ -1,5 +1,5 @@
-"""Helpers shared by coopkit-image's data sources: opening pictures, fitting them to a size and
-scaling values to [−1, 1]."""
+"""Helpers shared by coopkit-image's data sources: opening pictures, keeping values in their exact
+smallest type, fitting them to a size and scaling values to [−1, 1]."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ SCALING_HELP = (
 GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 
+UNREADABLE = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+
+
 def open_picture(path: Path, where: str) -> Image.Image:
     """The decoded picture at ``path``, upright (EXIF orientation applied); a :class:`DataError`
     that names the file and the recipe key ``where`` when it cannot be read."""
@@ -29,7 +32,16 @@ def open_picture(path: Path, where: str) -> Image.Image:
         image = Image.open(path)
         image.load()
         return ImageOps.exif_transpose(image)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+    except UNREADABLE as error:
+        raise DataError(f"{where}: {path} is not a readable image ({error})") from None
+
+
+def picture_mode(path: Path, where: str) -> str:
+    """The PIL mode of the picture at ``path``, from its header alone (nothing is decoded)."""
+    try:
+        with Image.open(path) as image:
+            return image.mode
+    except UNREADABLE as error:
         raise DataError(f"{where}: {path} is not a readable image ({error})") from None
 
 
@@ -43,6 +55,24 @@ def gray_or_rgb(image: Image.Image, gray: bool) -> Image.Image:
     if gray:
         return image if image.mode in ("L", "F") else image.convert("L")
     return image.convert("RGB") if image.mode != "F" else image
+
+
+def exact_pixels(values: np.ndarray, unit: float = 1.0) -> tuple[torch.Tensor, float]:
+    """``values`` in the smallest type that holds them exactly, and the unit to multiply by to get
+    them back: uint8 (and ``unit``) when every value is a whole number of ``unit`` in 0..255, else
+    float32 (and 1). The check decodes as :class:`ImageSet` will, so it is exact."""
+    if values.dtype == np.uint8:
+        return torch.from_numpy(np.ascontiguousarray(values)), 1.0
+    floats = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
+    counts = (floats / unit).round_() if unit != 1.0 else floats.round()
+    if floats.numel() and (counts.amin() < 0 or counts.amax() > 255):
+        return floats, 1.0
+    pixels = counts.to(torch.uint8)
+    decoded = pixels.float()
+    if unit != 1.0:
+        decoded = decoded * unit
+    exact = torch.equal(decoded, floats) and not torch.signbit(floats).any()
+    return (pixels, unit) if exact else (floats, 1.0)
 
 
 def fit_picture(
