@@ -350,22 +350,18 @@ def evaluate(
 ) -> None:
     """Compare synthesized with observed examples (and baselines fitted to the same data)."""
     import coopkit
+    from coopkit.evaluation import baseline_choice, names_list
     from coopkit.evaluation import evaluate as run_evaluation
     from coopkit.recipe import parse_overrides
 
     options = parse_overrides(option, source="--option")
     loaded = coopkit.load(run_path)
-    metrics = [name.strip() for name in metric.split(",") if name.strip()]
-    baselines = None
-    if baseline is not None:
-        baselines = (
-            [] if baseline == "none" else [b.strip() for b in baseline.split(",") if b.strip()]
-        )
+    metrics = names_list(metric)
     with console.status("evaluating") as status:
         result = run_evaluation(
             loaded,
             metrics,
-            baselines=baselines,
+            baselines=baseline_choice(baseline),
             n=n,
             seed=seed,
             steps=steps,

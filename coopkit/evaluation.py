@@ -40,15 +40,27 @@ class Evaluation:
         return path
 
 
-def _components(
-    run: Run, kind: str, names: list[str], options: dict[str, dict[str, Any]] | None = None
+def names_list(text: str) -> list[str]:
+    """``"a, b,c"`` → ``["a", "b", "c"]`` (the CLI's comma-separated options)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def baseline_choice(option: str | None) -> list[str] | None:
+    """A ``--baseline`` option: None (every one that applies), ``"none"``, or a comma list."""
+    if option is None:
+        return None
+    return [] if option.strip() == "none" else names_list(option)
+
+
+def _metrics(
+    run: Run, names: list[str], options: dict[str, dict[str, Any]] | None = None
 ) -> dict[str, object]:
-    registry = run.host.registries[kind]
+    registry = run.host.registries.metrics
     options = options or {}
     unused = sorted(set(options) - set(names))
     if unused:
         raise UserError(
-            f"options given for {', '.join(unused)}, which is not among the {kind} asked for "
+            f"options given for {', '.join(unused)}, which is not among the metrics asked for "
             f"({', '.join(names) or 'none'})"
         )
     built = {}
@@ -62,7 +74,7 @@ def _components(
             )
             fields = ", ".join(target.Params.model_fields) or "none"
             raise UserError(
-                f"bad option for {kind[:-1]} {name!r}: {problems} (options: {fields})"
+                f"bad option for metric {name!r}: {problems} (options: {fields})"
             ) from None
         built[name] = target(params)
     return built
@@ -131,7 +143,7 @@ def evaluate(
             "name at least one metric, e.g. --metric psnr,ssim (see `coopkit list metrics`)"
         )
     say = progress or (lambda message: None)
-    measures = _components(run, "metrics", metrics, options)
+    measures = _metrics(run, metrics, options)
     fitted = baselines_for(run, baselines, "synthesis")
     held_out = HeldOutData(run)
     n = n or max(run.recipe.train.chains, 1)

@@ -31,9 +31,14 @@ def write_image_grid(
     reference: torch.Tensor | None = None,
 ) -> list[Path]:
     del reference  # observed images are written once, as observed.png
-    path = stem.with_suffix(".png")
+    return _save_grid(batch, stem.with_suffix(".png"), value_range)
+
+
+def _save_grid(
+    batch: torch.Tensor, path: Path, value_range: tuple[float, float], columns: int | None = None
+) -> list[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    image_grid(batch, value_range).save(path)
+    image_grid(batch, value_range, columns).save(path)
     return [path]
 
 
@@ -66,6 +71,4 @@ def write_grid(
     path = Path(path)
     if layout != "b c h w":
         return write_samples(batch, path.with_suffix(""), layout, value_range)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image_grid(batch, value_range, columns).save(path)
-    return [path]
+    return _save_grid(batch, path, value_range, columns)

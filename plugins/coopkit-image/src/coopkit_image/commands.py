@@ -41,15 +41,14 @@ def complete(
     import torch
 
     import coopkit
-    from coopkit.evaluation import baselines_for
+    from coopkit.evaluation import baseline_choice, baselines_for, names_list
     from coopkit.media import write_grid
     from coopkit.outputs import beside_run, fresh_path
     from coopkit_image.completion import run_completion
 
     loaded = coopkit.load(run_path)
-    masks = [spec.strip() for spec in mask.split(",") if spec.strip()]
-    names = None if baseline is None else [b.strip() for b in baseline.split(",") if b.strip()]
-    baselines = baselines_for(loaded, [] if baseline == "none" else names, "completion")
+    masks = names_list(mask)
+    baselines = baselines_for(loaded, baseline_choice(baseline), "completion")
     with console.status("completing") as status:
         result = run_completion(
             loaded,

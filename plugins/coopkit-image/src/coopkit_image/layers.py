@@ -11,6 +11,14 @@ Activation = Literal["relu", "leaky_relu"]
 ACTIVATIONS = {"relu": lambda: nn.ReLU(), "leaky_relu": lambda: nn.LeakyReLU(0.2)}
 
 
+def same_length(**lists: list[int]) -> None:
+    """Per-layer settings must have one entry per layer each."""
+    lengths = {len(v) for v in lists.values()}
+    if len(lengths) > 1:
+        names = ", ".join(lists)
+        raise ValueError(f"{names} need one entry per layer each (got lengths {sorted(lengths)})")
+
+
 def init_normal(module: nn.Module, std: float) -> None:
     """Weights ~ N(0, std²), biases 0 (the paper initialises from N(0, 0.001²)–N(0, 0.01²))."""
     for layer in module.modules():

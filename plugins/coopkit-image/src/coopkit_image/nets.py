@@ -18,17 +18,10 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from coopkit.core import EnergyModel, EnergyParams, LatentModel, LatentParams
-from coopkit_image.layers import ACTIVATIONS, Activation, init_normal, upsampling
+from coopkit_image.layers import ACTIVATIONS, Activation, init_normal, same_length, upsampling
 
 DescriptorNorm = Literal["none", "instance", "layer"]
 GeneratorNorm = Literal["batch", "instance", "none"]
-
-
-def _same_length(**lists: list[int]) -> None:
-    lengths = {len(v) for v in lists.values()}
-    if len(lengths) > 1:
-        names = ", ".join(lists)
-        raise ValueError(f"{names} need one entry per layer each (got lengths {sorted(lengths)})")
 
 
 def descriptor_norm(kind: str, channels: int) -> list[nn.Module]:
@@ -63,7 +56,7 @@ class ConvDescriptorParams(EnergyParams):
 
     @model_validator(mode="after")
     def _layers_agree(self) -> ConvDescriptorParams:
-        _same_length(channels=self.channels, kernels=self.kernels, strides=self.strides)
+        same_length(channels=self.channels, kernels=self.kernels, strides=self.strides)
         return self
 
 
@@ -115,7 +108,7 @@ class DeconvGeneratorParams(LatentParams):
 
     @model_validator(mode="after")
     def _layers_agree(self) -> DeconvGeneratorParams:
-        _same_length(channels=self.channels, kernels=self.kernels, upsampling=self.upsampling)
+        same_length(channels=self.channels, kernels=self.kernels, upsampling=self.upsampling)
         if any(f < 1 for f in self.upsampling):
             raise ValueError("upsampling factors must be ≥ 1")
         return self

@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from coopkit.core import EnergyModel, EnergyParams, LatentModel, LatentParams
-from coopkit_image.layers import ACTIVATIONS, Activation, init_normal
+from coopkit_image.layers import ACTIVATIONS, Activation, init_normal, same_length
 
 
 class TextureDescriptorParams(EnergyParams):
@@ -23,8 +23,7 @@ class TextureDescriptorParams(EnergyParams):
 
     @model_validator(mode="after")
     def _same_lengths(self) -> TextureDescriptorParams:
-        if not len(self.channels) == len(self.kernels) == len(self.strides):
-            raise ValueError("channels, kernels and strides need one entry per layer each")
+        same_length(channels=self.channels, kernels=self.kernels, strides=self.strides)
         return self
 
 
