@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from coopkit.errors import PluginError, UserError
+from coopkit.errors import PluginError, TrainingDiverged, UserError
 from coopkit.outputs import beside_run, fresh_path
 
 app = typer.Typer(
@@ -437,6 +437,9 @@ def main() -> None:
     except UserError as error:
         errors.print(f"[red]error[/]: {escape(str(error))}", highlight=False)
         sys.exit(2)
+    except TrainingDiverged as error:
+        errors.print(f"[red]diverged[/]: {escape(str(error))}", highlight=False)
+        sys.exit(3)
     except PluginError as error:
         errors.print(f"[red]plugin error[/]: {escape(str(error))}", highlight=False)
         sys.exit(1)

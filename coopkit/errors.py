@@ -30,5 +30,10 @@ class CheckpointError(UserError):
     """A checkpoint or run directory that cannot be read."""
 
 
+class TrainingDiverged(Exception):
+    """Training left the healthy regime (NaN, inf, or samples far outside the data's range); the
+    run stopped before saving the diverged state (CLI exit code 3)."""
+
+
 class PluginError(Exception):
     """A plugin failed to load or to register (fatal only in strict mode)."""

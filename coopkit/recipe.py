@@ -71,6 +71,12 @@ class TrainSection(_Strict):
         "releases draft the mean g(X̂) (default)",
     )
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, ...")
+    max_escape: float = Field(
+        0.5,
+        gt=0,
+        description="stop as diverged (exit 3, the diverged state is not saved) when the revision "
+        "lies on average this many half-widths of the data's range outside it; NaN/inf always stop",
+    )
 
     @model_validator(mode="after")
     def _chain_init_matches_algorithm(self) -> TrainSection:

@@ -52,6 +52,11 @@ class Algorithm(ABC):
     def stages(self) -> dict[str, torch.Tensor]:
         """The latest synthesized examples by stage: S1 draft, S2 revision, S3 reconstruction."""
 
+    def latest_synthesis(self) -> torch.Tensor | None:
+        """The synthesized examples the latest iteration learned from (the revision, for the
+        divergence guard); None when it learned from none."""
+        return None
+
     def state(self) -> dict[str, torch.Tensor]:
         """Tensors that must survive a checkpoint (persistent chains, latents)."""
         return {}

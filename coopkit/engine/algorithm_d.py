@@ -54,6 +54,9 @@ class AlgorithmD(Algorithm):
             **timer.seconds,
         }
 
+    def latest_synthesis(self) -> torch.Tensor | None:
+        return self._revision
+
     def stages(self) -> dict[str, torch.Tensor]:
         if self._start is None:
             return {}

@@ -61,6 +61,9 @@ class CoopNets(Algorithm):
             **timer.seconds,
         }
 
+    def latest_synthesis(self) -> torch.Tensor | None:
+        return self._revision
+
     def stages(self) -> dict[str, torch.Tensor]:
         if self._draft is None:
             return {}

@@ -26,10 +26,11 @@ from coopkit.engine.checkpoint import (
 )
 from coopkit.engine.coopnets import CoopNets
 from coopkit.engine.device import resolve_device
+from coopkit.engine.health import DivergenceGuard, escape, non_finite_parameters
 from coopkit.engine.progress import TrainingProgress
 from coopkit.engine.report import write_report
 from coopkit.engine.rundir import RunDirectory
-from coopkit.errors import CheckpointError, RecipeError, UserError
+from coopkit.errors import CheckpointError, RecipeError, TrainingDiverged, UserError
 from coopkit.media import write_samples
 from coopkit.plugins import PluginHost
 from coopkit.recipe import ComponentSpec, Recipe, resolved_dict
@@ -98,6 +99,7 @@ class Run:
             self.rng,
         )
         self.algorithm = ALGORITHMS[train.algorithm](parts, int(data_info["size"]))
+        self.guard = DivergenceGuard(self.value_range, train.max_escape)
 
     # ------------------------------------------------------------------ construction
 
@@ -158,10 +160,14 @@ class Run:
                 while self.iteration < train.iterations:
                     metrics = self._iterate(data)
                     bar.advance(metrics)
+                    self._stop_if_diverged(self.guard.diagnose(metrics))
                     last = self.iteration == train.iterations
                     if self.iteration % output.sample_every == 0 or last:
                         self.write_stage_samples()
                     if self.iteration % output.checkpoint_every == 0 or last:
+                        bad = non_finite_parameters(self.descriptor, self.generator)
+                        if bad:
+                            self._stop_if_diverged(f"non-finite weights ({', '.join(bad[:3])})")
                         self.save(directory.path)
                         directory.prune_checkpoints(output.keep_checkpoints)
             interrupted = False
@@ -182,6 +188,8 @@ class Run:
         indices = torch.randint(len(data), (batch_size,), generator=self.data_rng)
         observed = data.batch(indices).to(self.device)
         metrics = self.algorithm.step(observed, indices, self.iteration)
+        if (synthesis := self.algorithm.latest_synthesis()) is not None:
+            metrics["synthesis_escape"] = escape(synthesis, self.value_range)
         self.iteration += 1
         metrics = {"iteration": self.iteration, **metrics, "seconds": time.perf_counter() - started}
         self.directory.log(metrics)
@@ -189,6 +197,22 @@ class Run:
             "coopkit_log_step", run=self, iteration=self.iteration, metrics=metrics
         )
         return metrics
+
+    def _stop_if_diverged(self, problem: str | None) -> None:
+        if problem is None:
+            return
+        latest = self.directory.latest_checkpoint()
+        kept = (
+            f"The last good checkpoint is {latest}; continue from it with --resume and a "
+            "smaller sampler.step_size or train.descriptor_lr."
+            if latest
+            else "No checkpoint had been written yet; start again with a smaller "
+            "sampler.step_size or train.descriptor_lr."
+        )
+        raise TrainingDiverged(
+            f"training diverged at iteration {self.iteration}: {problem}. Nothing of the "
+            f"diverged state was saved. {kept}"
+        )
 
     def write_stage_samples(self) -> list[Path]:
         written = []

@@ -5,6 +5,10 @@
 with δ = ``step_size``. The factor ½ is part of the definition: other EBM libraries write the drift
 step as η = δ²/2; convert with δ = √(2η).
 
+``bounds`` clamps the chain to a box after every step (the data's range): the projected Langevin
+scheme that energy-based-model trainers use to keep a short-run chain from escaping while the
+energy is still being learned (Du & Mordatch 2019 clamp to the image range).
+
 Schedules over *training* iterations: ``step_size_end`` anneals δ from ``step_size`` (linear, cosine
 or geometric), and ``noise_off_after`` switches the noise off from that iteration on, as several
 public CoopNets releases do.
@@ -37,11 +41,18 @@ class LangevinParams(SamplerParams):
     noise_off_after: int | None = Field(
         None, ge=0, description="training iteration from which the noise is switched off"
     )
+    bounds: tuple[float, float] | None = Field(
+        None,
+        description="keep the chain in [low, high] (clamped after every step), e.g. the data's "
+        "range [-1, 1]; none: unbounded, as the paper writes it",
+    )
 
     @model_validator(mode="after")
     def _noise_schedule_needs_noise(self) -> LangevinParams:
         if self.noise_off_after is not None and not self.noise:
             raise ValueError("noise_off_after needs noise = true (the noise is off already)")
+        if self.bounds is not None and not self.bounds[0] < self.bounds[1]:
+            raise ValueError(f"bounds must be [low, high] with low < high, got {list(self.bounds)}")
         return self
 
 
@@ -73,6 +84,8 @@ class Langevin(Sampler):
             x = x - 0.5 * delta**2 * grad
             if noise:
                 x = x + delta * gaussian_like(x, generator)
+            if self.params.bounds is not None:
+                x = x.clamp(*self.params.bounds)
         if energy_start is None:
             return SampleResult(x)
         return SampleResult(x, {**chain_stats(x0, x, energy_start), "step_size": delta})
