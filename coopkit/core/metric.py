@@ -50,10 +50,14 @@ class Metric(ABC):
     the samples alone gets ``observed=None``, and no data is loaded for it). A metric with a
     ``calibration_split`` gets ``calibrate(samples, held_out, value_range)`` with that whole split
     before ``compute`` on the same samples (e.g. to cross-validate a bandwidth).
+
+    ``ideal`` is the value a perfect synthesis gets when that is neither end of the scale (a ratio
+    whose ideal is 1); it then takes precedence over ``higher_is_better``. None otherwise.
     """
 
     Params = MetricParams
     higher_is_better: bool = True
+    ideal: float | None = None
     split: str | None = "train"
     calibration_split: str | None = None
 

@@ -24,3 +24,15 @@ def per_frame_mean(
         data_range,
     )
     return reduce(per_frame, "(b t) -> b", "mean", t=frames)
+
+
+def as_images(x: torch.Tensor) -> torch.Tensor:
+    """Images (b, c, h, w) as they are; the frames of videos (b, c, t, h, w) as images
+    (b·t, c, h, w)."""
+    if x.dim() == 4:
+        return x
+    if x.dim() == 5:
+        return rearrange(x, "b c t h w -> (b t) c h w")
+    raise ValueError(
+        f"expected images (b, c, h, w) or videos (b, c, t, h, w), got {tuple(x.shape)}"
+    )

@@ -90,13 +90,16 @@ def test_synthesized_frames_have_the_true_temporal_autocorrelation() -> None:
 
 
 def test_exact_fit_replays_the_video() -> None:
-    """With n = t − 1 states the fit is exact (Q = 0, B from the jitter): y_τ = C x_τ + ȳ."""
+    """With n = t − 1 states the fit is exact (Q = 0, B from the jitter): y_τ = C x_τ + ȳ, and
+    started from the first state (no longer the default) it replays the clip."""
     generator = torch.Generator().manual_seed(3)
     video = torch.rand(2, 8, 5, 6, generator=generator, dtype=torch.float64)
     model = LinearDynamicalSystem.fit(video, state_dim=50)
     assert model.state_dim == 7
     assert model.noise_covariance.abs().max() < 1e-12
-    replay = model.synthesize(8, generator=torch.Generator().manual_seed(0))[0]
+    replay = model.synthesize(8, generator=torch.Generator().manual_seed(0), initial_state="first")[
+        0
+    ]
     assert torch.allclose(replay, video, atol=1e-5)
 
 
@@ -105,14 +108,35 @@ def test_shapes_and_first_frame() -> None:
     model = LinearDynamicalSystem.fit(video, state_dim=3)
     assert model.observation.shape == (90, 3)
     assert model.transition.shape == (3, 3)
-    clips = model.synthesize(7, n=2, generator=torch.Generator().manual_seed(0))
+    clips = model.synthesize(
+        7, n=2, generator=torch.Generator().manual_seed(0), initial_state="first"
+    )
     assert clips.shape == (2, 3, 7, 6, 5)
     assert clips.dtype == video.dtype
-    # Every sequence starts from the first fitted state: the projection of the first frame.
+    # Started from the first fitted state, every sequence begins with the projection of the first
+    # frame (the default start is random: see the next test).
     projection = model.observation @ model.observation.T @ (video[:, 0].flatten() - model.mean)
     first = (projection + model.mean).reshape(3, 6, 5)
     assert torch.allclose(clips[0, :, 0], first, atol=1e-5)
     assert torch.allclose(clips[1, :, 0], first, atol=1e-5)
+
+
+def test_random_initial_states_follow_the_fitted_states_covariance() -> None:
+    """x₀ ~ N(0, P), P = X Xᵀ/(t − 1): over many clips the first frames' states have covariance P,
+    and two clips start at different states."""
+    video, _ = lds_video(frames=80, seed=5)
+    model = LinearDynamicalSystem.fit(video, state_dim=4)
+    clips = model.synthesize(2, n=4000, generator=torch.Generator().manual_seed(1))
+    first = clips[:, :, 0].flatten(1) - model.mean  # (n, D)
+    states = first @ model.observation  # Cᵀ (y − ȳ) recovers x₀
+    expected = model.states.T @ model.states / (80 - 1)
+    assert torch.allclose(
+        states.T @ states / len(states), expected, atol=0.1 * expected.abs().max()
+    )
+    assert states.mean(0).abs().max() < 0.1 * expected.diagonal().max().sqrt()
+    assert not torch.allclose(clips[0, :, 0], clips[1, :, 0])
+    with pytest.raises(ValueError, match="initial_state"):
+        model.synthesize(2, initial_state="last")
 
 
 def test_reproducible_with_a_seeded_generator() -> None:

@@ -154,16 +154,34 @@ def test_dyntex_runs_samples_and_evaluates_beside_lds(tmp_path):
     } <= samples
     assert Image.open(out / "samples" / "iter_0000002_S2_revision.gif").n_frames == 8
     result = subprocess.run(
-        [sys.executable, "-m", "coopkit", "evaluate", str(out), "--metric", "psnr,ssim"],
+        [
+            sys.executable,
+            "-m",
+            "coopkit",
+            "evaluate",
+            str(out),
+            "--metric",
+            "psnr,ssim,motion,nearest-copy,chain-diversity,swd",
+        ],
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stderr
     table = json.loads((out / "evaluation.json").read_text())["results"]
-    assert set(table) == {"coopkit (S2 revision)", "coopkit (S1 generator)", "lds"}
+    assert set(table) == {
+        "coopkit (S2 revision)",
+        "coopkit (S1 generator)",
+        "lds",
+        "static-mean-frame",
+        "shuffled-frames",
+    }
     for method in table.values():
         assert np.isfinite(method["psnr"]["mean"]) and -1 <= method["ssim"]["mean"] <= 1 + 1e-6
     assert table["lds"]["psnr"]["mean"] < 60  # a fitted model, not a replay of the clip
+    assert table["static-mean-frame"]["motion"]["mean"] == 0
+    assert table["shuffled-frames"]["nearest-copy"]["mean"] == 100  # real frames: copies
+    for method in table.values():
+        assert np.isfinite(method["swd"]["mean"]) and method["chain-diversity"]["mean"] >= 0
     sampled = subprocess.run(
         [sys.executable, "-m", "coopkit", "sample", str(out), "-n", "2"],
         capture_output=True,

@@ -106,6 +106,24 @@ def coopkit_register_recipes(registry):
 @coopkit.hookimpl
 def coopkit_register_baselines(registry):
     registry.add(
+        "shifted-source",
+        "coopkit_image.baselines:ShiftedSource",
+        summary="the observed images, circularly shifted at random: the swd floor for a texture",
+        modality="image",
+    )
+    registry.add(
+        "blurred-source",
+        "coopkit_image.baselines:BlurredSource",
+        summary="the observed images, Gaussian-blurred (sigma px): the swd a synthesis must beat",
+        modality="image",
+    )
+    registry.add(
+        "noise",
+        "coopkit_image.baselines:UniformNoise",
+        summary="uniform noise over the observed values' range: the swd ceiling",
+        modality="image",
+    )
+    registry.add(
         "biharmonic",
         "coopkit_image.completion:BiharmonicInpainting",
         summary="biharmonic inpainting of occluded pixels (scikit-image), for Table 5",

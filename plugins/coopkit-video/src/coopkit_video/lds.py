@@ -17,17 +17,24 @@ Fitting (the closed-form, suboptimal solution of the paper):
    jitter ε (grown if needed) so that B exists even when Q is singular (e.g. when n = t − 1 and
    the fit is exact, Q = 0).
 
-Synthesis starts every sequence from the first fitted state, x_0 = x_1 (our choice: the synthesized
-sequence then starts like the observed one, which is what the paper's PSNR/SSIM comparison against
-the observed sequence rewards; the state forgets it at the rate of A's spectral radius), then
-iterates the state equation with fresh Gaussian noise and maps each state to a frame.
+Synthesis draws each sequence's initial state at random, x_0 ~ N(0, P) with P = X Xᵀ / (t − 1) the
+empirical covariance of the fitted states (they have mean 0, the frames being centred), so every
+synthesized clip starts somewhere new; ``initial_state="first"`` starts every sequence from the
+first fitted state instead, x_0 = x_1 (the clip's first frame, projected). It then iterates the
+state equation with fresh Gaussian noise and maps each state to a frame.
 A is used exactly as fitted (no stabilisation): if its spectral radius exceeds 1, long syntheses
 grow; ``spectral_radius`` reports it.
+
+Replay. With n = t − 1 states the fit is exact (Q = 0), and a sequence started from the first
+state reproduces the clip frame for frame. An evaluation protocol that compares a synthesis with
+the observed clip must therefore keep n well below t and start at random; the ``lds`` baseline
+(``coopkit_video.baseline``) keeps at least 4 frames per state dimension (n ≤ t // 4).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from einops import rearrange
@@ -43,6 +50,7 @@ class LinearDynamicalSystem:
     noise_covariance: torch.Tensor  # Q, (n, n)
     noise_factor: torch.Tensor  # B, (n, n) lower triangular, B Bᵀ = Q + εI
     states: torch.Tensor  # fitted states x_1..x_t as rows, (t, n)
+    state_factor: torch.Tensor  # (n, n) lower triangular, its square the states' covariance P
     frame_shape: tuple[int, int, int]  # (c, h, w)
 
     @classmethod
@@ -69,6 +77,7 @@ class LinearDynamicalSystem:
         transition = after @ torch.linalg.pinv(before)  # A = X₂ X₁⁺
         residual = after - transition @ before
         covariance = residual @ residual.T / (frames - 1)  # Q
+        state_covariance = states @ states.T / (frames - 1)  # P
         return cls(
             observation=observation,
             mean=mean,
@@ -76,6 +85,7 @@ class LinearDynamicalSystem:
             noise_covariance=covariance,
             noise_factor=_robust_cholesky(covariance),
             states=states.T.contiguous(),
+            state_factor=_robust_cholesky(state_covariance),
             frame_shape=(channels, height, width),
         )
 
@@ -90,13 +100,20 @@ class LinearDynamicalSystem:
         return float(torch.linalg.eigvals(self.transition).abs().max())
 
     def synthesize(
-        self, frames: int, n: int = 1, generator: torch.Generator | None = None
+        self,
+        frames: int,
+        n: int = 1,
+        generator: torch.Generator | None = None,
+        initial_state: Literal["random", "first"] = "random",
     ) -> torch.Tensor:
         """Draw ``n`` new sequences of ``frames`` frames; returns (n, c, frames, h, w).
 
-        Each starts from the first fitted state; the driving noise comes from ``generator``
-        (a seeded generator makes the result reproducible).
+        Each starts from its own random state x_0 ~ N(0, P), or with ``initial_state="first"``
+        from the first fitted state; the driving noise (then the initial states) come from
+        ``generator`` (a seeded generator makes the result reproducible).
         """
+        if initial_state not in ("random", "first"):
+            raise ValueError(f"initial_state must be 'random' or 'first', got {initial_state!r}")
         if frames < 1 or n < 1:
             raise ValueError(f"frames and n must be at least 1, got frames={frames}, n={n}")
         device, dtype = self.transition.device, self.transition.dtype
@@ -104,7 +121,13 @@ class LinearDynamicalSystem:
         noise = torch.randn(
             (frames - 1, n, self.state_dim), generator=generator, device=noise_device, dtype=dtype
         ).to(device)
-        state = self.states[0].expand(n, -1)  # x_0 = x_1 for every sequence
+        if initial_state == "first":
+            state = self.states[0].expand(n, -1)  # x_0 = x_1 for every sequence
+        else:
+            start = torch.randn(
+                (n, self.state_dim), generator=generator, device=noise_device, dtype=dtype
+            ).to(device)
+            state = start @ self.state_factor.T  # x_0 ~ N(0, P)
         trajectory = [state]
         for step in range(frames - 1):
             state = state @ self.transition.T + noise[step] @ self.noise_factor.T

@@ -50,7 +50,20 @@ def coopkit_register_baselines(registry):
     registry.add(
         "lds",
         "coopkit_video.baseline:LDSBaseline",
-        summary="linear dynamical system of Doretto et al. 2003 (Table 6 baseline)",
+        summary="linear dynamical system of Doretto et al. 2003 (Table 6), ≥ 4 frames per state, "
+        "random start: cannot replay the clip",
+        modality="video",
+    )
+    registry.add(
+        "static-mean-frame",
+        "coopkit_video.baseline:StaticMeanFrame",
+        summary="the observed clip's mean frame, held still (motion 0)",
+        modality="video",
+    )
+    registry.add(
+        "shuffled-frames",
+        "coopkit_video.baseline:ShuffledFrames",
+        summary="the observed frames in a random order (real frames, no dynamics)",
         modality="video",
     )
 

@@ -1,0 +1,41 @@
+"""Motion ratio of synthesized videos: how much they change from frame to frame, relative to the
+observed clip,
+
+    motion(s) = mean |s_{τ+1} − s_τ|  /  mean |y_{τ+1} − y_τ|,
+
+the means taken over channels, frame pairs and pixels — the numerator per synthesized clip s, the
+denominator over all observed clips y together. 1 is ideal: 0 is a still picture, below 1 a
+synthesis that moves too little, above 1 one that flickers. Neither direction is better.
+"""
+
+from __future__ import annotations
+
+import torch
+from einops import reduce
+
+from coopkit.core.metric import Metric, MetricValue
+
+
+def frame_change(videos: torch.Tensor) -> torch.Tensor:
+    """mean |x_{τ+1} − x_τ| of each video (b, c, t, h, w): a (b,) tensor."""
+    if videos.dim() != 5:
+        raise ValueError(
+            f"motion needs videos (b, c, t, h, w), got a tensor of shape {tuple(videos.shape)}"
+        )
+    if videos.shape[2] < 2:
+        raise ValueError(f"motion needs at least 2 frames, got {videos.shape[2]}")
+    change = (videos[:, :, 1:] - videos[:, :, :-1]).abs()
+    return reduce(change.double(), "b c t h w -> b", "mean")
+
+
+class MotionRatio(Metric):
+    """Mean |frame-to-frame change| of each synthesized clip ÷ that of the observed clips (ideal 1)."""
+
+    ideal = 1.0
+
+    def compute(self, samples, observed, value_range) -> MetricValue:
+        reference = float(frame_change(observed).mean())
+        if reference == 0:
+            raise ValueError("the observed clip does not change from frame to frame")
+        ratios = frame_change(samples) / reference
+        return MetricValue.of(ratios, note=f"observed mean |Δframe| {reference:.3g}")
