@@ -3,7 +3,7 @@
 from coopkit.core.baseline import Baseline, BaselineParams, CompletionBaseline
 from coopkit.core.data import DataParams, DataSource, SingleExample
 from coopkit.core.energy import EnergyModel, EnergyParams
-from coopkit.core.latent import LatentModel, LatentParams
+from coopkit.core.latent import LatentModel, LatentParams, upsampling_padding
 from coopkit.core.metric import Metric, MetricParams, MetricValue
 from coopkit.core.params import Params
 from coopkit.core.sampler import EnergyFn, Sampler, SampleResult, SamplerParams, energy_and_grad
@@ -31,4 +31,5 @@ __all__ = [
     "Teacher",
     "TeacherParams",
     "energy_and_grad",
+    "upsampling_padding",
 ]

@@ -68,3 +68,17 @@ class LatentModel(nn.Module):
         This one scale is used everywhere in coopkit; recipes' generator learning rates match it.
         """
         return self.reconstruction_error(x, y).mean()
+
+
+def upsampling_padding(kernel: int, factor: int) -> tuple[int, int]:
+    """(padding, output_padding) that make a transposed convolution multiply a side by ``factor``
+    exactly, for any kernel ≥ factor: its output is (n − 1)·s − 2p + k + o, and p = ⌈(k − s)/2⌉,
+    o = 2p − (k − s) ∈ {0, 1} make it n·s. A kernel that is a multiple of the factor gives every
+    output position the same number of taps (no checkerboard; Odena et al. 2016)."""
+    if kernel < factor:
+        raise ValueError(
+            f"an up-sampling layer needs a kernel ≥ its factor (kernel {kernel}, factor {factor}): "
+            "smaller kernels leave outputs that no input reaches"
+        )
+    padding = -(-(kernel - factor) // 2)
+    return padding, 2 * padding - (kernel - factor)

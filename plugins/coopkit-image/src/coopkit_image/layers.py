@@ -7,6 +7,8 @@ from typing import Literal
 
 from torch import nn
 
+from coopkit.core import upsampling_padding
+
 Activation = Literal["relu", "leaky_relu"]
 ACTIVATIONS = {"relu": lambda: nn.ReLU(), "leaky_relu": lambda: nn.LeakyReLU(0.2)}
 
@@ -31,20 +33,13 @@ def init_normal(module: nn.Module, std: float) -> None:
 def upsampling(c_in: int, c_out: int, kernel: int, factor: int) -> nn.Module:
     """A layer that multiplies each side by ``factor`` exactly, for any kernel size.
 
-    factor 1 is a 'same' convolution (a stride-1 deconvolution is one). Otherwise a transposed
-    convolution whose output side is (n − 1)·s − 2p + k + o; p = ⌈(k − s)/2⌉ and o = 2p − (k − s)
-    make it n·s, with o ∈ {0, 1} < s (kernels smaller than s are refused).
+    factor 1 is a 'same' convolution (a stride-1 deconvolution is one); otherwise a transposed
+    convolution padded by :func:`coopkit.core.upsampling_padding`.
     """
     if factor == 1:
         before, after = (kernel - 1) // 2, kernel // 2  # an even kernel pads one more after
         return nn.Sequential(
             nn.ZeroPad2d((before, after, before, after)), nn.Conv2d(c_in, c_out, kernel)
         )
-    if kernel < factor:
-        raise ValueError(
-            f"an up-sampling layer needs a kernel ≥ its factor (kernel {kernel}, factor {factor}): "
-            "smaller kernels leave output pixels that no input reaches"
-        )
-    padding = -(-(kernel - factor) // 2)
-    output_padding = 2 * padding - (kernel - factor)
+    padding, output_padding = upsampling_padding(kernel, factor)
     return nn.ConvTranspose2d(c_in, c_out, kernel, factor, padding, output_padding)

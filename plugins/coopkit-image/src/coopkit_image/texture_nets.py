@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from coopkit.core import EnergyModel, EnergyParams, LatentModel, LatentParams
-from coopkit_image.layers import ACTIVATIONS, Activation, init_normal, same_length
+from coopkit_image.layers import ACTIVATIONS, Activation, init_normal, same_length, upsampling
 
 
 class TextureDescriptorParams(EnergyParams):
@@ -50,7 +50,12 @@ class TextureGeneratorParams(LatentParams):
     channels: list[int] = Field(
         [512, 256, 128, 64], description="channels of the hidden deconvolution layers"
     )
-    kernel: int = Field(5, ge=1, description="deconvolution kernel size")
+    kernel: int = Field(
+        5,
+        ge=2,
+        description="deconvolution kernel size (the paper: 5; 4, a multiple of the stride, "
+        "avoids checkerboard artifacts)",
+    )
     init_std: float = Field(0.001, gt=0, description="std of the N(0, std²) weight initialisation")
 
 
@@ -71,16 +76,7 @@ class TextureGenerator(LatentModel):
         widths = [params.latent_channels, *params.channels, out_channels]
         layers: list[nn.Module] = []
         for index, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
-            layers.append(
-                nn.ConvTranspose2d(
-                    c_in,
-                    c_out,
-                    params.kernel,
-                    stride=2,
-                    padding=params.kernel // 2,
-                    output_padding=1,
-                )
-            )
+            layers.append(upsampling(c_in, c_out, params.kernel, 2))
             if index < len(widths) - 2:
                 layers += [nn.BatchNorm2d(c_out), nn.ReLU()]
         layers.append(nn.Tanh())

@@ -1,6 +1,6 @@
 """Video data sources (layout ``b c t h w``): procedural dynamic textures, and clips read from video
-files (PyAV), folders of frames or .npy arrays. Each frame is min–max scaled to [−1, 1] by default,
-as the authors' release does."""
+files (PyAV), folders of frames or .npy arrays. The clip is min–max scaled to [−1, 1] as a whole by
+default; the authors' release scales each frame by its own min/max (``scaling = "per-frame"``)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ from coopkit_video.procedural import PATTERNS, render
 VIDEO_SUFFIXES = {".mp4", ".avi", ".webm", ".gif", ".mov", ".mkv", ".m4v"}
 FRAME_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 Scaling = Literal["per-frame", "clip", "fixed"]
+SCALING = (
+    "clip: the clip's min/max → [−1, 1]; per-frame: each frame's own (the authors' release — it "
+    "changes every frame's contrast, a flicker the model then learns); fixed: 0..1 → [−1, 1]"
+)
 
 
 def scale(video: torch.Tensor, scaling: Scaling) -> torch.Tensor:
@@ -44,7 +48,7 @@ class ProceduralParams(DataParams):
     frames: int = Field(16, ge=2, description="clip length")
     size: int | tuple[int, int] = Field(48, description="frame side, or [height, width]")
     seed: int = Field(0, description="the clip is a deterministic function of the seed")
-    scaling: Scaling = "per-frame"
+    scaling: Scaling = Field("clip", description=SCALING)
 
 
 class ProceduralDynamicTexture(OneClip):
@@ -73,7 +77,7 @@ class VideoParams(DataParams):
     stride: int = Field(1, ge=1, description="take every stride-th frame")
     crop: float = Field(1.0, gt=0, le=1, description="centre-crop this fraction of each side")
     size: int | tuple[int, int] | None = Field(48, description="resize frames to this (None: keep)")
-    scaling: Scaling = "per-frame"
+    scaling: Scaling = Field("clip", description=SCALING)
 
 
 def read_video_file(path: Path, wanted: range) -> list[np.ndarray]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from torch import nn
 
-from coopkit.core import EnergyModel, EnergyParams, LatentModel, LatentParams
+from coopkit.core import EnergyModel, EnergyParams, LatentModel, LatentParams, upsampling_padding
 
 
 def init_normal(module: nn.Module, std: float) -> None:
@@ -91,11 +91,19 @@ class STGeneratorParams(LatentParams):
         [64],
         description="widths of the hidden up-sampling layers (one more layer makes the output)",
     )
-    temporal_kernel: int = Field(5, ge=1)
-    kernel: int = Field(5, ge=1, description="spatial kernel of the up-sampling layers")
+    temporal_kernel: int = Field(
+        5,
+        ge=2,
+        description="temporal kernel of the layers that double time (the paper: 5; 4, a "
+        "multiple of the stride, gives every frame the same number of taps: no flicker)",
+    )
+    kernel: int = Field(
+        5,
+        ge=2,
+        description="spatial kernel of the up-sampling layers (the paper: 5; 4 avoids "
+        "checkerboard artifacts)",
+    )
     init_std: float = Field(0.005, gt=0, description="std of the N(0, std²) weight initialisation")
-
-    _odd_kernels = field_validator("kernel", "temporal_kernel")(odd)
 
 
 def norm_relu(channels: int) -> list[nn.Module]:
@@ -114,14 +122,15 @@ class SpatioTemporalGenerator(LatentModel):
         temporal, fully_connected = params.temporal_channels
         up_in = [fully_connected, *params.upsampling_channels]
         up_out = [*params.upsampling_channels, channels]
+        time_padding, time_extra = upsampling_padding(kt, 2)
         layers: list[nn.Module] = [
             nn.ConvTranspose3d(
                 params.latent_channels,
                 temporal,
                 (kt, 1, 1),
                 stride=(2, 1, 1),
-                padding=(kt // 2, 0, 0),
-                output_padding=(1, 0, 0),
+                padding=(time_padding, 0, 0),
+                output_padding=(time_extra, 0, 0),
             ),
             *norm_relu(temporal),
             nn.ConvTranspose3d(
@@ -129,22 +138,24 @@ class SpatioTemporalGenerator(LatentModel):
                 fully_connected,
                 (kt, base_h, base_w),
                 stride=(2, 1, 1),
-                padding=(kt // 2, 0, 0),
-                output_padding=(1, 0, 0),
+                padding=(time_padding, 0, 0),
+                output_padding=(time_extra, 0, 0),
             ),
             *norm_relu(fully_connected),
         ]
+        space_padding, space_extra = upsampling_padding(k, 2)
         for index, (c_in, c_out) in enumerate(zip(up_in, up_out, strict=True)):
             time_stride = 2 if index == 0 else 1  # the first up-sampling also doubles time
             time_kernel = kt if index == 0 else 3
+            padding, extra = upsampling_padding(time_kernel, time_stride)
             layers.append(
                 nn.ConvTranspose3d(
                     c_in,
                     c_out,
                     (time_kernel, k, k),
                     stride=(time_stride, 2, 2),
-                    padding=(time_kernel // 2, k // 2, k // 2),
-                    output_padding=(time_stride - 1, 1, 1),
+                    padding=(padding, space_padding, space_padding),
+                    output_padding=(extra, space_extra, space_extra),
                 )
             )
             if index < upsamplings - 1:
