@@ -52,12 +52,16 @@ def test_sizes_the_nets_cannot_make_are_explained():
 
 
 @pytest.mark.parametrize("pattern", ["fire", "ocean", "flicker"])
-def test_procedural_source_scales_each_frame(pattern):
+def test_procedural_source_scales_the_clip_or_each_frame(pattern):
     source = ProceduralDynamicTexture(ProceduralParams(pattern=pattern, frames=8, size=16))
     check_data_source(source)
     clip = source[0]
     assert clip.shape == (3, 8, 16, 16)
-    per_frame = clip.transpose(0, 1).flatten(1)
+    assert clip.min() == pytest.approx(-1.0, abs=1e-5) and clip.max() == pytest.approx(1.0)
+    framewise = ProceduralDynamicTexture(
+        ProceduralParams(pattern=pattern, frames=8, size=16, scaling="per-frame")
+    )[0]
+    per_frame = framewise.transpose(0, 1).flatten(1)
     assert torch.allclose(per_frame.min(1).values, torch.full((8,), -1.0), atol=1e-5)
     assert torch.allclose(per_frame.max(1).values, torch.ones(8), atol=1e-5)
 
