@@ -1,5 +1,6 @@
 """Sessions: ``nox -s dyntex`` (the main job), ``nox -s tests``, ``nox -s lint``, ``nox -s texture``,
-``nox -s mnist`` (the paper's Table 2 protocol on MNIST).
+``nox -s mnist`` (the paper's Table 2 protocol on MNIST), ``nox -s quality`` (the quality suite of
+benchmarks/, one table).
 
 Each session builds its own virtualenv with the pinned torch, coopkit and the built-in plugins.
 """
@@ -61,3 +62,13 @@ def mnist(session: nox.Session) -> None:
     install_mnist(session)
     session.run("coopkit", "run", "recipes/mnist.toml", *session.posargs)
     session.run("coopkit", "evaluate", "runs/mnist", "--metric", "parzen", "-n", "10000")
+
+
+@nox.session
+def quality(session: nox.Session) -> None:
+    """Fetch the quality suite (needs ``apt-get install gimp-data``), train every item of one half
+    with the shipped recipes and write one table: ``nox -s quality -- --half check``. Extra
+    arguments go to benchmarks/quality.py (``--only NAME``, ``--factor 4``, KEY=VALUE)."""
+    install_coopkit(session, "[test,video]")
+    session.run("python", "benchmarks/fetch.py")
+    session.run("python", "benchmarks/quality.py", *(session.posargs or ["--half", "check"]))
