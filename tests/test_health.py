@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 import coopkit
 from coopkit.cli import main
 from coopkit.engine.checkpoint import list_checkpoints
-from coopkit.engine.health import DivergenceGuard, escape, non_finite_parameters
+from coopkit.engine.health import DivergenceGuard, escape, non_finite_parameters, saturation
 from coopkit.errors import TrainingDiverged
 from coopkit.samplers.langevin import Langevin, LangevinParams
 
@@ -32,6 +32,23 @@ def test_the_guard_names_non_finite_values_and_escaped_samples():
     assert "descriptor_loss" in guard.diagnose({"descriptor_loss": math.nan})
     assert "f_observed" in guard.diagnose({"f_observed": -math.inf})
     assert "escape 0.6" in guard.diagnose({"synthesis_escape": 0.6})
+
+
+def test_saturation_counts_the_values_at_the_ends_of_the_range():
+    assert saturation(torch.tensor([[-1.0, 1.0, 0.0, 0.5]]), (-1.0, 1.0)) == pytest.approx(0.5)
+    assert saturation(torch.tensor([[3.0, -0.9995, 0.99]]), (-1.0, 1.0)) == pytest.approx(2 / 3)
+
+
+def test_a_chain_pinned_at_its_bounds_is_diverged_unless_the_data_lives_there():
+    guard = DivergenceGuard((-1.0, 1.0))
+    guard.calibrate(torch.rand(4, 1, 8, 8) * 1.8 - 0.9)  # a texture: nothing at ±1
+    pinned = torch.sign(torch.randn(4, 1, 8, 8))  # the bang-bang state of a clamped divergence
+    assert "pinned at the ends" in guard.diagnose(guard.measure(pinned))
+    assert guard.diagnose(guard.measure(pinned * 0.9)) is None
+    digits = torch.full((4, 1, 8, 8), -1.0)
+    digits[..., 2:4, 2:6] = 1.0  # MNIST-like: most pixels are background at −1
+    guard.calibrate(digits)
+    assert guard.diagnose(guard.measure(digits)) is None
 
 
 def test_non_finite_parameters_are_named():
@@ -105,7 +122,8 @@ def test_the_guard_can_be_loosened(host, write_recipe):
 
 
 def test_the_cli_exits_3_on_divergence(tmp_path, monkeypatch, capsys):
-    """With the shipped texture recipe, shrunk, and a step size that grows until it diverges."""
+    """The shipped texture recipe, shrunk, with an absurd descriptor learning rate: its chains are
+    clamped to [−1, 1], so they do not escape; they end up pinned at ±1, which the guard sees."""
     overrides = [
         "data.size=16",
         "descriptor.channels=[8]",
@@ -113,9 +131,7 @@ def test_the_cli_exits_3_on_divergence(tmp_path, monkeypatch, capsys):
         "descriptor.strides=[1]",
         "generator.channels=[8]",
         "generator.latent_channels=4",
-        "sampler.step_size=0.003",
-        "sampler.step_size_end=1000.0",
-        "sampler.schedule=geometric",
+        "train.descriptor_lr=1e30",
         "train.iterations=6",
         "train.device=cpu",
         f"output.dir={tmp_path / 'run'}",

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 DEFAULT_MAX_ESCAPE = 0.5
+SATURATION_MARGIN = 0.5  # of the elements, beyond the observed data's own share at its range ends
 
 
 def escape(examples: torch.Tensor, value_range: tuple[float, float]) -> float:
@@ -26,6 +27,18 @@ def escape(examples: torch.Tensor, value_range: tuple[float, float]) -> float:
     centre, half_width = (high + low) / 2, (high - low) / 2
     beyond = ((examples.detach().float() - centre).abs() - half_width).clamp_min(0)
     return float(beyond.mean() / half_width)
+
+
+def saturation(
+    examples: torch.Tensor, value_range: tuple[float, float], tolerance: float = 1e-3
+) -> float:
+    """The share of elements at (or beyond) the ends of the value range, within ``tolerance``
+    half-widths: a chain clamped to the range (``sampler.bounds``) that diverges is pinned there
+    instead of escaping."""
+    low, high = value_range
+    centre, half_width = (high + low) / 2, (high - low) / 2
+    pinned = (examples.detach().float() - centre).abs() >= half_width * (1 - tolerance)
+    return float(pinned.float().mean())
 
 
 def non_finite_parameters(*models: nn.Module | None) -> list[str]:
@@ -43,13 +56,28 @@ def non_finite_parameters(*models: nn.Module | None) -> list[str]:
 class DivergenceGuard:
     """Says why an iteration diverged, or None when it looks healthy.
 
-    Diverged means: a logged value is NaN or infinite, or the synthesized examples escaped the
-    data's range by more than ``max_escape`` half-widths on average (see :func:`escape`).
+    Diverged means: a logged value is NaN or infinite; the synthesized examples escaped the
+    data's range by more than ``max_escape`` half-widths on average (see :func:`escape`); or more
+    of them sit pinned at the ends of the range than the observed data has there, by a margin of
+    half the elements (see :func:`saturation`) — what a diverging chain does when it is clamped.
     """
 
     def __init__(self, value_range: tuple[float, float], max_escape: float = DEFAULT_MAX_ESCAPE):
         self.value_range = value_range
         self.max_escape = max_escape
+        self.observed_saturation = 0.0
+
+    def calibrate(self, observed: torch.Tensor) -> None:
+        """Learns how much of the observed data itself lies at the ends of its range (MNIST's
+        background does; a photograph's pixels seldom do)."""
+        self.observed_saturation = saturation(observed, self.value_range)
+
+    def measure(self, synthesis: torch.Tensor) -> dict[str, float]:
+        """The guard's measures of one iteration's synthesized examples, for metrics.jsonl."""
+        return {
+            "synthesis_escape": escape(synthesis, self.value_range),
+            "synthesis_saturation": saturation(synthesis, self.value_range),
+        }
 
     def diagnose(self, metrics: Mapping[str, object]) -> str | None:
         non_finite = [
@@ -64,5 +92,12 @@ class DivergenceGuard:
             return (
                 f"the synthesized examples left the data's range {list(self.value_range)} "
                 f"(escape {escaped:.3g} half-widths > {self.max_escape})"
+            )
+        pinned = metrics.get("synthesis_saturation")
+        if isinstance(pinned, float) and pinned > self.observed_saturation + SATURATION_MARGIN:
+            return (
+                f"{pinned:.0%} of the synthesized values are pinned at the ends of the data's "
+                f"range {list(self.value_range)} (the observed data: "
+                f"{self.observed_saturation:.0%})"
             )
         return None

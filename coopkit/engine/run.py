@@ -26,7 +26,7 @@ from coopkit.engine.checkpoint import (
 )
 from coopkit.engine.coopnets import CoopNets
 from coopkit.engine.device import resolve_device
-from coopkit.engine.health import DivergenceGuard, escape, non_finite_parameters
+from coopkit.engine.health import DivergenceGuard, non_finite_parameters
 from coopkit.engine.progress import TrainingProgress
 from coopkit.engine.report import write_report
 from coopkit.engine.rundir import RunDirectory
@@ -149,8 +149,9 @@ class Run:
         directory.write_recipe(self.recipe_toml)
         data = self.data
         train, output = self.recipe.train, self.recipe.output
+        observed = data.batch(torch.arange(min(len(data), 16)))
+        self.guard.calibrate(observed)
         if self.iteration == 0:
-            observed = data.batch(torch.arange(min(len(data), 16)))
             write_samples(observed, directory.samples / "observed", self.layout, self.value_range)
         self.host.call_event("coopkit_run_start", run=self)
         started, interrupted = time.perf_counter(), True
@@ -189,7 +190,7 @@ class Run:
         observed = data.batch(indices).to(self.device)
         metrics = self.algorithm.step(observed, indices, self.iteration)
         if (synthesis := self.algorithm.latest_synthesis()) is not None:
-            metrics["synthesis_escape"] = escape(synthesis, self.value_range)
+            metrics.update(self.guard.measure(synthesis))
         self.iteration += 1
         metrics = {"iteration": self.iteration, **metrics, "seconds": time.perf_counter() - started}
         self.directory.log(metrics)
