@@ -202,6 +202,8 @@ def test_inception_score_end_to_end_from_safetensors_without_aux_head(random_inc
     )
     metric = InceptionScore(params)
     assert metric.net.AuxLogits is None
-    value = metric.compute(torch.rand(4, 3, 16, 16), torch.empty(0), (0.0, 1.0))
-    assert 1.0 <= value.mean <= 1000.0 and value.stderr >= 0
+    images = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    value = metric.compute(images, torch.empty(0), (0.0, 1.0))
+    # exp(mean KL) ≥ 1 exactly; a near-uniform p(y|x) may round to 1 − 2⁻⁵² in float64
+    assert 1.0 - 1e-12 <= value.mean <= 1000.0 and value.stderr >= 0
     assert "std over 2 splits of 4 samples" in value.note
