@@ -52,3 +52,16 @@ def test_images_compare_with_the_nearest_observed_example() -> None:
     assert result.mean == pytest.approx((CAP_DB + 40.0) / 2, abs=1e-4)  # float32 data
     with pytest.raises(ValueError, match="one size"):
         nearest(torch.zeros(1, 1, 4, 4), observed)
+
+
+def test_a_circularly_shifted_copy_of_a_texture_is_a_copy() -> None:
+    """Shifted by (3, 5) pixels: unseen without shifts, exactly the source with them; a shifted
+    copy that is 0.01 off everywhere sits at 40 dB."""
+    source = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(6))
+    shifted = source.roll((3, 5), dims=(2, 3))
+    aligned_only = NearestCopy(NearestCopy.Params(shifts=False))
+    assert aligned_only.compute(shifted, source, (0.0, 1.0)).mean < 15.0
+    assert nearest(shifted, source).mean == pytest.approx(CAP_DB)
+    assert nearest(shifted + 0.01, source).mean == pytest.approx(40.0, abs=1e-3)
+    other = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(7))
+    assert nearest(other, source).mean < 12.0

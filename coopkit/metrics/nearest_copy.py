@@ -15,7 +15,9 @@ from __future__ import annotations
 import torch
 from einops import rearrange, reduce
 
-from coopkit.core.metric import Metric, MetricValue
+from pydantic import Field
+
+from coopkit.core.metric import Metric, MetricParams, MetricValue
 
 CAP_DB = 100.0
 COPY_DB = 40.0
@@ -46,12 +48,44 @@ def nearest_psnr(samples: torch.Tensor, observed: torch.Tensor, data_range: floa
     return reduce(per_frame, "b t -> b", "mean")
 
 
+def nearest_shifted_mse(samples: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
+    """For images (b, c, h, w) and (m, c, h, w): each sample's lowest mean squared error against
+    any circular shift of any observed example, (b,)."""
+    s, y = samples.double(), observed.double()
+    if s.shape[1:] != y.shape[1:]:
+        raise ValueError(
+            f"nearest-copy needs images of one size, got {tuple(samples.shape)} (samples) and "
+            f"{tuple(observed.shape)} (observed)"
+        )
+    size = s.shape[-2:]
+    spectrum = torch.fft.rfft2(s)[:, None] * torch.fft.rfft2(y)[None].conj()  # b m c h w'
+    correlation = reduce(torch.fft.irfft2(spectrum, s=size), "b m c h w -> b m h w", "sum")
+    norms_s = reduce(s.square(), "b c h w -> b () () ()", "sum")
+    norms_y = reduce(y.square(), "m c h w -> () m () ()", "sum")
+    squared = (norms_s + norms_y - 2 * correlation).clamp_min(0)
+    return reduce(squared, "b m h w -> b", "min") / s[0].numel()
+
+
+class NearestCopyParams(MetricParams):
+    shifts: bool = Field(
+        True,
+        description="images: also compare with every circular shift of each observed example",
+    )
+
+
 class NearestCopy(Metric):
     """Highest PSNR of each synthesized frame against any observed one; > 40 dB = a copy."""
 
+    Params = NearestCopyParams
     higher_is_better = False
 
     def compute(self, samples, observed, value_range) -> MetricValue:
-        values = nearest_psnr(samples, observed, value_range[1] - value_range[0])
+        data_range = value_range[1] - value_range[0]
+        if samples.dim() == 4 and self.params.shifts:
+            floor = data_range**2 * 10 ** (-CAP_DB / 10)
+            mse = nearest_shifted_mse(samples, observed).clamp_min(floor)
+            values = 10 * torch.log10(data_range**2 / mse)
+        else:
+            values = nearest_psnr(samples, observed, data_range)
         copies = int((values > COPY_DB).sum())
         return MetricValue.of(values, note=f"{copies} of {len(values)} copies (> {COPY_DB:g} dB)")
