@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import torch
 from einops import rearrange, reduce
-
 from pydantic import Field
 
 from coopkit.core.metric import Metric, MetricParams, MetricValue
