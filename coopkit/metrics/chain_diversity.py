@@ -16,20 +16,13 @@ import math
 
 import torch
 from einops import reduce
-from pydantic import Field
 
-from coopkit.core.metric import Metric, MetricParams, MetricValue
-from coopkit.metrics.diversity import ALL_PAIRS_CAP, distinct_pairs
+from coopkit.core.metric import Metric, MetricValue
+from coopkit.metrics.diversity import ALL_PAIRS_CAP, PairParams, distinct_pairs
 
 
-class ChainDiversityParams(MetricParams):
-    pairs: int | None = Field(
-        None,
-        ge=1,
-        description=f"random pairs to average; none: every pair (or {ALL_PAIRS_CAP} random ones "
-        "when there are more)",
-    )
-    seed: int = Field(0, description="seed of the random pairs")
+class ChainDiversityParams(PairParams):
+    pass
 
 
 def observed_scale(observed: torch.Tensor) -> float:

@@ -19,7 +19,9 @@ from coopkit.metrics.ssim import ssim
 ALL_PAIRS_CAP = 10_000
 
 
-class DiversityParams(MetricParams):
+class PairParams(MetricParams):
+    """How a metric over pairs of distinct samples picks its pairs."""
+
     pairs: int | None = Field(
         None,
         ge=1,
@@ -27,6 +29,9 @@ class DiversityParams(MetricParams):
         "when there are more)",
     )
     seed: int = Field(0, description="seed of the random pairs")
+
+
+class DiversityParams(PairParams):
     chunk: int = Field(64, ge=1, description="pairs scored at a time (memory)")
 
 
