@@ -9,6 +9,7 @@ import json
 import os
 import shlex
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from coopkit.errors import PluginError, TrainingDiverged, UserError
+from coopkit.errors import CoopkitWarning, PluginError, TrainingDiverged, UserError
 from coopkit.outputs import beside_run, fresh_path
 
 app = typer.Typer(
@@ -77,7 +78,24 @@ def run(
         list[str] | None, typer.Argument(help="KEY=VALUE, e.g. train.iterations=50")
     ] = None,
     resume: Annotated[
-        bool, typer.Option("--resume", help="continue from the run directory's latest checkpoint")
+        bool,
+        typer.Option(
+            "--resume",
+            help="continue from the run directory's newest intact checkpoint (damaged ones are "
+            "skipped, with a warning)",
+        ),
+    ] = False,
+    resume_from: Annotated[
+        Path | None,
+        typer.Option("--resume-from", help="continue from this checkpoint file", dir_okay=False),
+    ] = None,
+    restart: Annotated[
+        bool,
+        typer.Option(
+            "--restart",
+            help="start over in a run directory that holds a history but no checkpoint (the old "
+            "metrics.jsonl is kept beside)",
+        ),
     ] = False,
     progress: Annotated[bool, typer.Option(help="show the progress bar")] = True,
 ) -> None:
@@ -86,13 +104,13 @@ def run(
 
     built = coopkit.build(recipe, overrides or [])
     directory = built.directory.path
-    if resume and built.directory.latest_checkpoint() is None:
+    if resume and not built.directory.holds_a_run():
         console.print(f"[yellow]nothing to resume in {directory}; starting a new run[/]")
     console.print(
         f"[bold]coopkit run[/] {built.recipe.source} → {directory} (device {built.device})"
     )
     try:
-        built.fit(progress=progress, resume=resume)
+        built.fit(progress=progress, resume=resume, resume_from=resume_from, restart=restart)
     except KeyboardInterrupt:
         latest = built.directory.latest_checkpoint()
         where = f"the last checkpoint is {latest}" if latest else "no checkpoint was written yet"
@@ -429,8 +447,20 @@ def register_plugin_commands(target: typer.Typer, host: Any) -> None:
     host.call_event("coopkit_register_commands", app=target)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """coopkit's own warnings (a skipped checkpoint, a rollback) as one readable line."""
+    if issubclass(category, CoopkitWarning):
+        errors.print(f"[yellow]warning[/]: {escape(str(message))}", highlight=False)
+    else:
+        _default_show_warning(message, category, filename, lineno, file, line)
+
+
+_default_show_warning = warnings.showwarning
+
+
 def main() -> None:
     """Entry point: user errors exit 2 with a message and no traceback; bugs exit 1; Ctrl-C 130."""
+    warnings.showwarning = _show_warning
     try:
         register_plugin_commands(app, _host())
         code = app(standalone_mode=False)  # a typer.Exit comes back as its code

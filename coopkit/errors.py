@@ -37,3 +37,8 @@ class TrainingDiverged(Exception):
 
 class PluginError(Exception):
     """A plugin failed to load or to register (fatal only in strict mode)."""
+
+
+class CoopkitWarning(UserWarning):
+    """Something the user should know that did not stop the command (a skipped checkpoint, a
+    rollback after divergence, a torn metrics line)."""

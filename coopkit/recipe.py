@@ -74,8 +74,23 @@ class TrainSection(_Strict):
     max_escape: float = Field(
         0.5,
         gt=0,
-        description="stop as diverged (exit 3, the diverged state is not saved) when the revision "
-        "lies on average this many half-widths of the data's range outside it; NaN/inf always stop",
+        description="the iteration diverged (see on_divergence; its state is never saved) when "
+        "the revision lies on average this many half-widths of the data's range outside it; "
+        "NaN/inf always count as diverged",
+    )
+    on_divergence: Literal["rollback", "stop"] = Field(
+        "rollback",
+        description="rollback: restore the last good checkpoint, shrink the sampler's step size "
+        "and both learning rates by rollback_factor and carry on; stop: exit 3 at once",
+    )
+    max_rollbacks: int = Field(
+        3, ge=0, description="rollbacks allowed in one run before it stops as diverged (exit 3)"
+    )
+    rollback_factor: float = Field(
+        0.5,
+        gt=0,
+        lt=1,
+        description="what each rollback multiplies the step size and the learning rates by",
     )
 
     @model_validator(mode="after")

@@ -91,7 +91,7 @@ def diverging(write_recipe, **train):
 
 
 def test_a_diverging_run_stops_before_saving_the_diverged_state(host, write_recipe):
-    run = coopkit.build(diverging(write_recipe), host=host)
+    run = coopkit.build(diverging(write_recipe, on_divergence="stop"), host=host)
     with pytest.raises(TrainingDiverged, match="last good checkpoint") as caught:
         run.fit(progress=False)
     stopped = run.iteration
@@ -108,10 +108,10 @@ def test_a_diverging_run_stops_before_saving_the_diverged_state(host, write_reci
 
 def test_the_guard_can_be_loosened(host, write_recipe):
     """With max_escape huge only non-finite values stop the run — later than the default."""
-    default = coopkit.build(diverging(write_recipe, max_escape=0.5), host=host)
+    default = coopkit.build(diverging(write_recipe, on_divergence="stop"), host=host)
     with pytest.raises(TrainingDiverged):
         default.fit(progress=False)
-    loose = coopkit.build(diverging(write_recipe, max_escape=1e30, iterations=8), host=host)
+    loose = coopkit.build(diverging(write_recipe, max_escape=1e30, on_divergence="stop"), host=host)
     loose.directory = type(loose.directory)(loose.directory.path.with_name("loose"))
     try:
         loose.fit(progress=False)
@@ -132,6 +132,7 @@ def test_the_cli_exits_3_on_divergence(tmp_path, monkeypatch, capsys):
         "generator.channels=[8]",
         "generator.latent_channels=4",
         "train.descriptor_lr=1e30",
+        "train.on_divergence=stop",
         "train.iterations=6",
         "train.device=cpu",
         f"output.dir={tmp_path / 'run'}",

@@ -84,6 +84,21 @@ class Sampler(ABC):
         samplers return a copy that no longer adapts)."""
         return self
 
+    def scale_steps(self, factor: float) -> None:
+        """Multiplies every step size (``step_size`` and any ``step_size_*`` schedule end) by
+        ``factor``: how a rollback after divergence makes the kernel more cautious."""
+        update = {
+            name: value * factor
+            for name, value in self.params.model_dump().items()
+            if name.startswith("step_size") and isinstance(value, float)
+        }
+        self.params = self.params.model_copy(update=update)
+
+    def scale_adapted_steps(self, factor: float) -> None:
+        """Multiplies the step sizes an adaptive sampler learned (kept in :meth:`state`) by
+        ``factor``; nothing to do for a sampler whose steps come from its params alone."""
+        del factor
+
     def state(self) -> dict[str, torch.Tensor]:
         """What an adaptive sampler learned and a checkpoint must keep."""
         return {}

@@ -1,12 +1,14 @@
 """Checkpoints in safetensors, written atomically (a crash never leaves a half-written file).
 
 Tensors: both nets, optimizer states, RNG states and the algorithm's persistent state. Metadata
-(strings): the resolved recipe, coopkit and plugin versions, the iteration, and the non-tensor parts
-of the optimizer states as JSON.
+(strings): the resolved recipe, coopkit and plugin versions, the iteration, the non-tensor parts
+of the optimizer states as JSON, and a SHA-256 digest of every tensor, checked on load so that a
+checkpoint damaged on disk is never trained from.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -22,6 +24,7 @@ from coopkit.errors import CheckpointError
 
 FORMAT = "coopkit-checkpoint/1"
 NAME = re.compile(r"^iter_(\d+)\.safetensors$")
+TEMPORARY = re.compile(r"^\.iter_\d+\.safetensors\.")
 
 
 def checkpoint_name(iteration: int) -> str:
@@ -36,26 +39,78 @@ def list_checkpoints(directory: Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
-def write_checkpoint(
-    path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]
-) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    flat_meta = {
+def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().contiguous().cpu()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}\n".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Deletes the temporary files a crash during :func:`write_checkpoint` left behind."""
+    if not directory.is_dir():
+        return []
+    stale = [p for p in directory.iterdir() if TEMPORARY.match(p.name)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        handle = os.open(directory, os.O_RDONLY)
+    except OSError:  # not possible on every platform (e.g. Windows); the rename is still atomic
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+def flatten_metadata(metadata: dict[str, Any]) -> dict[str, str]:
+    """Metadata as safetensors stores it: strings, anything else as JSON, plus the format tag."""
+    return {
         "format": FORMAT,
         **{k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()},
     }
+
+
+def write_checkpoint(
+    path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]
+) -> None:
+    """Writes to a temporary file, syncs it to disk, then renames it into place."""
     ready = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    flat_meta = {**flatten_metadata(metadata), "sha256": tensor_digest(ready)}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as error:
+        raise CheckpointError(f"{path.parent}: cannot write checkpoints there ({error})") from None
     os.close(handle)
     try:
         save_file(ready, temporary, metadata=flat_meta)
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
         os.replace(temporary, path)
+        _fsync_directory(path.parent)
+    except (OSError, SafetensorError) as error:
+        raise CheckpointError(
+            f"{path}: the checkpoint could not be written ({error}); the earlier checkpoints are "
+            "untouched. Free disk space (or pick another output.dir) and continue with --resume."
+        ) from None
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
 
 
 def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors and metadata of a checkpoint, after checking its digest (checkpoints written
+    before digests existed load unchecked)."""
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
@@ -71,6 +126,12 @@ def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]
         ) from None
     if metadata.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a coopkit checkpoint (no '{FORMAT}' format tag)")
+    expected = metadata.get("sha256")
+    if expected is not None and tensor_digest(tensors) != expected:
+        raise CheckpointError(
+            f"{path}: damaged — its tensors do not match the SHA-256 digest written with them; "
+            "pick an earlier checkpoint from the same checkpoints/ folder"
+        )
     return tensors, metadata
 
 

@@ -45,3 +45,7 @@ class TrainingProgress(AbstractContextManager):
         rate = f"{1 / seconds:.2f} it/s" if seconds > 0 else ""
         losses = " ".join(f"{label} {metrics[key]:.3g}" for key, label in SHOWN if key in metrics)
         self.progress.update(self.task, advance=1, rate=rate, losses=losses)
+
+    def restart_at(self, completed: int) -> None:
+        """Moves the bar back (training rolled back to an earlier iteration)."""
+        self.progress.update(self.task, completed=completed)

@@ -6,8 +6,9 @@ import copy
 import dataclasses
 import json
 import time
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import tomli_w
 import torch
@@ -19,7 +20,9 @@ from coopkit.engine.algorithm_d import AlgorithmD
 from coopkit.engine.algorithm_g import AlgorithmG
 from coopkit.engine.checkpoint import (
     checkpoint_name,
+    flatten_metadata,
     flatten_optimizer,
+    list_checkpoints,
     read_checkpoint,
     unflatten_optimizer,
     write_checkpoint,
@@ -27,10 +30,17 @@ from coopkit.engine.checkpoint import (
 from coopkit.engine.coopnets import CoopNets
 from coopkit.engine.device import resolve_device
 from coopkit.engine.health import DivergenceGuard, non_finite_parameters
+from coopkit.engine.lock import RunLock
 from coopkit.engine.progress import TrainingProgress
 from coopkit.engine.report import write_report
 from coopkit.engine.rundir import RunDirectory
-from coopkit.errors import CheckpointError, RecipeError, TrainingDiverged, UserError
+from coopkit.errors import (
+    CheckpointError,
+    CoopkitWarning,
+    RecipeError,
+    TrainingDiverged,
+    UserError,
+)
 from coopkit.media import write_samples
 from coopkit.plugins import PluginHost
 from coopkit.recipe import ComponentSpec, Recipe, resolved_dict
@@ -100,6 +110,14 @@ class Run:
         )
         self.algorithm = ALGORITHMS[train.algorithm](parts, int(data_info["size"]))
         self.guard = DivergenceGuard(self.value_range, train.max_escape)
+        self.rollbacks = 0  # divergences rolled back so far; steps shrink by rollback_factor each
+        self._recipe_sampler_params = {n: s.params for n, s in self._samplers().items()}
+        self._recipe_lrs = {
+            name: lr
+            for name, lr in (("descriptor", train.descriptor_lr), ("generator", train.generator_lr))
+            if getattr(self, name) is not None
+        }
+        self._start_state: tuple[dict[str, torch.Tensor], dict[str, str]] | None = None
 
     # ------------------------------------------------------------------ construction
 
@@ -136,23 +154,60 @@ class Run:
 
     # ------------------------------------------------------------------ training
 
-    def fit(self, *, progress: bool = True, resume: bool = False) -> Run:
+    def fit(
+        self,
+        *,
+        progress: bool = True,
+        resume: bool = False,
+        resume_from: str | Path | None = None,
+        restart: bool = False,
+    ) -> Run:
         """Trains until ``train.iterations``, writing metrics, samples and checkpoints.
 
-        With ``resume=True`` it continues from the run directory's latest checkpoint (if any).
+        ``resume=True`` continues from the run directory's newest checkpoint that reads back
+        intact (damaged ones are skipped with a warning), ``resume_from`` from a given checkpoint
+        file; ``restart=True`` starts over in a directory that holds a history but no checkpoint.
+        The run directory is locked against other processes while training.
         """
         directory = self.directory
-        if resume and (latest := directory.latest_checkpoint()) is not None:
-            self.load_checkpoint(latest)
-        directory.claim(resume=resume or self.iteration > 0)
-        directory.truncate_metrics(self.iteration)
-        directory.write_recipe(self.recipe_toml)
-        data = self.data
+        directory.prepare()
+        with RunLock(directory.path):
+            directory.remove_stale_temporaries()
+            if resume_from is not None:
+                self.load_checkpoint(Path(resume_from))
+            elif resume:
+                self._resume_newest()
+            directory.claim(continuing=self.iteration > 0, restart=restart)
+            directory.truncate_metrics(self.iteration)
+            directory.write_recipe(self.recipe_toml)
+            self._train(progress)
+        return self
+
+    def _resume_newest(self) -> Path | None:
+        """Restores the newest checkpoint that reads back intact; returns it (None if none)."""
+        for path in reversed(list_checkpoints(self.directory.checkpoints)):
+            try:
+                tensors, metadata = read_checkpoint(path)
+            except CheckpointError as error:
+                warnings.warn(f"skipped {error}", CoopkitWarning, stacklevel=3)
+                continue
+            self._restore(tensors, metadata, path)
+            return path
+        return None
+
+    def _train(self, progress: bool) -> None:
+        directory, data = self.directory, self.data
         train, output = self.recipe.train, self.recipe.output
         observed = data.batch(torch.arange(min(len(data), 16)))
         self.guard.calibrate(observed)
         if self.iteration == 0:
             write_samples(observed, directory.samples / "observed", self.layout, self.value_range)
+        if directory.latest_checkpoint() is None:  # what a rollback returns to before checkpoint 1
+            tensors, metadata = self.state_tensors()
+            self._start_state = (
+                {k: v.clone() for k, v in tensors.items()},
+                flatten_metadata(metadata),
+            )
         self.host.call_event("coopkit_run_start", run=self)
         started, interrupted = time.perf_counter(), True
         title = Path(self.recipe.source).stem
@@ -161,15 +216,21 @@ class Run:
                 while self.iteration < train.iterations:
                     metrics = self._iterate(data)
                     bar.advance(metrics)
-                    self._stop_if_diverged(self.guard.diagnose(metrics))
+                    problem = self.guard.diagnose(metrics)
+                    if problem is None and (
+                        bad := non_finite_parameters(self.descriptor, self.generator)
+                    ):
+                        problem = f"non-finite weights ({', '.join(bad[:3])})"
+                    if problem is not None:
+                        self._roll_back(problem)
+                        bar.restart_at(self.iteration)
+                        continue
                     last = self.iteration == train.iterations
                     if self.iteration % output.sample_every == 0 or last:
                         self.write_stage_samples()
                     if self.iteration % output.checkpoint_every == 0 or last:
-                        bad = non_finite_parameters(self.descriptor, self.generator)
-                        if bad:
-                            self._stop_if_diverged(f"non-finite weights ({', '.join(bad[:3])})")
                         self.save(directory.path)
+                        self._start_state = None
                         directory.prune_checkpoints(output.keep_checkpoints)
             interrupted = False
         finally:
@@ -181,7 +242,6 @@ class Run:
                     self.recipe.description,
                     time.perf_counter() - started,
                 )
-        return self
 
     def _iterate(self, data: DataSource) -> dict[str, Any]:
         started = time.perf_counter()
@@ -199,10 +259,51 @@ class Run:
         )
         return metrics
 
-    def _stop_if_diverged(self, problem: str | None) -> None:
-        if problem is None:
-            return
+    # ------------------------------------------------------------------ divergence
+
+    def _roll_back(self, problem: str) -> None:
+        """Returns to the last good state with smaller steps, or stops (``train.on_divergence``)."""
+        train = self.recipe.train
+        diverged_at, rollbacks = self.iteration, self.rollbacks + 1
+        if train.on_divergence == "stop" or rollbacks > train.max_rollbacks:
+            self._stop_diverged(problem)
+        if (latest := self._resume_newest()) is not None:
+            restored = str(latest.relative_to(self.directory.path))
+        elif self._start_state is not None:
+            self._restore(*self._start_state, "the start of training")
+            restored = "the start of training"
+        else:
+            self._stop_diverged(problem)
+        self._set_rollbacks(rollbacks)
+        self.directory.truncate_metrics(self.iteration)
+        settings = self._step_settings()
+        self.directory.log_event(
+            self.iteration,
+            "rollback",
+            diverged_at=diverged_at,
+            reason=problem,
+            restored=restored,
+            rollbacks=rollbacks,
+            **settings,
+        )
+        shown = ", ".join(f"{k} {v:.3g}" for k, v in settings.items())
+        warnings.warn(
+            f"diverged at iteration {diverged_at} ({problem}); rolled back to "
+            f"{latest or restored} "
+            f"(iteration {self.iteration}) with {shown} — rollback {rollbacks} of "
+            f"{train.max_rollbacks}",
+            CoopkitWarning,
+            stacklevel=2,
+        )
+
+    def _stop_diverged(self, problem: str) -> NoReturn:
         latest = self.directory.latest_checkpoint()
+        tried = (
+            f" after {self.rollbacks} rollback(s) (train.max_rollbacks = "
+            f"{self.recipe.train.max_rollbacks})"
+            if self.recipe.train.on_divergence == "rollback"
+            else ""
+        )
         kept = (
             f"The last good checkpoint is {latest}; continue from it with --resume and a "
             "smaller sampler.step_size or train.descriptor_lr."
@@ -211,9 +312,34 @@ class Run:
             "sampler.step_size or train.descriptor_lr."
         )
         raise TrainingDiverged(
-            f"training diverged at iteration {self.iteration}: {problem}. Nothing of the "
+            f"training diverged at iteration {self.iteration}{tried}: {problem}. Nothing of the "
             f"diverged state was saved. {kept}"
         )
+
+    def _samplers(self) -> dict[str, Sampler]:
+        found = {name: self._stateful_sampler(name) for name in ("sampler", "teacher")}
+        return {name: sampler for name, sampler in found.items() if sampler is not None}
+
+    def _set_rollbacks(self, rollbacks: int) -> None:
+        """The recipe's step sizes and learning rates times ``rollback_factor ** rollbacks``."""
+        factor = self.recipe.train.rollback_factor
+        for name, sampler in self._samplers().items():
+            sampler.params = self._recipe_sampler_params[name]
+            sampler.scale_steps(factor**rollbacks)
+            sampler.scale_adapted_steps(factor ** (rollbacks - self.rollbacks))
+        for name, lr in self._recipe_lrs.items():
+            for group in getattr(self, f"{name}_optimizer").param_groups:
+                group["lr"] = lr * factor**rollbacks
+        self.rollbacks = rollbacks
+
+    def _step_settings(self) -> dict[str, float]:
+        settings = {
+            f"{name}_step_size": sampler.params.step_size
+            for name, sampler in self._samplers().items()
+        }
+        for name in self._recipe_lrs:
+            settings[f"{name}_lr"] = getattr(self, f"{name}_optimizer").param_groups[0]["lr"]
+        return settings
 
     def write_stage_samples(self) -> list[Path]:
         written = []
@@ -339,6 +465,7 @@ class Run:
             "device_type": self.device.type,
             "optimizers": optimizer_meta,
             "torch_version": torch.__version__,
+            "rollbacks": self.rollbacks,
         }
         return tensors, metadata
 
@@ -368,6 +495,11 @@ class Run:
 
     def load_checkpoint(self, path: Path) -> None:
         tensors, metadata = read_checkpoint(Path(path))
+        self._restore(tensors, metadata, path)
+
+    def _restore(
+        self, tensors: dict[str, torch.Tensor], metadata: dict[str, str], source: str | Path
+    ) -> None:
         try:
             optimizer_meta = json.loads(metadata["optimizers"])
             for name in ("descriptor", "generator"):
@@ -388,22 +520,22 @@ class Run:
                     if k.startswith("algorithm.")
                 }
             )
-            for name in ("sampler", "teacher"):
-                sampler = self._stateful_sampler(name)
-                if sampler is not None:
-                    prefix = f"{name}."
-                    sampler.load_state(
-                        {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-                    )
+            for name, sampler in self._samplers().items():
+                prefix = f"{name}."
+                sampler.load_state(
+                    {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+                )
+            self.rollbacks = int(metadata.get("rollbacks", 0))
+            self._set_rollbacks(self.rollbacks)
+            self.iteration = int(metadata["iteration"])
             self.data_rng.set_state(tensors["rng.data"])
             if metadata.get("device_type", "cpu") == self.device.type:
                 self.rng.set_state(tensors["rng.engine"])
             else:  # a CUDA generator's state means nothing on the CPU and vice versa
                 self.rng.manual_seed(self.recipe.seed + 1 + self.iteration)
             torch.set_rng_state(tensors["rng.torch"])
-            self.iteration = int(metadata["iteration"])
         except (KeyError, RuntimeError, ValueError) as error:
             raise CheckpointError(
-                f"{path}: does not match this recipe's components ({error}). Was the recipe "
+                f"{source}: does not match this recipe's components ({error}). Was the recipe "
                 "changed (net sizes, algorithm) since the checkpoint was written?"
             ) from None

@@ -90,6 +90,9 @@ class HMC(Sampler):
         fixed.step_size = self.step_size
         return fixed
 
+    def scale_adapted_steps(self, factor: float) -> None:
+        self.step_size *= factor
+
     def state(self) -> dict[str, torch.Tensor]:
         return {"step_size": torch.tensor(self.step_size, dtype=torch.float64)}
 
