@@ -278,3 +278,19 @@ def test_nothing_is_checkpointed_with_non_finite_weights(host, write_recipe):
     with pytest.warns(CoopkitWarning), pytest.raises(TrainingDiverged, match="non-finite"):
         run.fit(progress=False)
     assert not list_checkpoints(run.directory.checkpoints)
+
+
+def test_a_full_disk_while_logging_is_a_user_error_naming_the_file(host, trained, monkeypatch, cli):
+    path, directory = trained
+    before = snapshot(directory)
+
+    def disk_full(self, metrics):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.metrics))
+
+    monkeypatch.setattr("coopkit.engine.rundir.RunDirectory.log", disk_full)
+    code, _, err = cli("run", str(path), "train.iterations=6", "--resume")
+    assert code == 2 and says(err, "metrics.jsonl: cannot write (No space left on device)")
+    assert says(err, "iter_0000004.safetensors") and "--resume" in err
+    after = snapshot(directory)
+    kept = [k for k in before if k.startswith("checkpoints") or k == "metrics.jsonl"]
+    assert all(after[k] == before[k] for k in kept)

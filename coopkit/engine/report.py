@@ -11,8 +11,10 @@ from coopkit.engine.rundir import STAGE_NAMES, RunDirectory
 def write_report(
     directory: RunDirectory, recipe_text: str, description: str, seconds: float
 ) -> Path:
-    metrics = directory.read_metrics()
+    history = directory.read_metrics()
+    metrics = [line for line in history if "event" not in line]
     last: dict[str, Any] = metrics[-1] if metrics else {}
+    rollbacks = [line for line in history if line.get("event") == "rollback"]
     lines = [
         "# coopkit run report",
         "",
@@ -27,6 +29,7 @@ def write_report(
         "|---|---|",
         *(f"| {key} | {value:.4g} |" for key, value in last.items() if isinstance(value, float)),
         "",
+        *_rollback_lines(rollbacks),
         "## Latest samples",
         "",
     ]
@@ -44,3 +47,25 @@ def write_report(
     path = directory.path / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _rollback_lines(rollbacks: list[dict[str, Any]]) -> list[str]:
+    if not rollbacks:
+        return []
+    lines = [
+        "## Rollbacks after divergence",
+        "",
+        "| diverged at | why | back to | step sizes and learning rates now |",
+        "|---|---|---|---|",
+    ]
+    for event in rollbacks:
+        settings = ", ".join(
+            f"{key} {value:.3g}"
+            for key, value in event.items()
+            if key.endswith(("_step_size", "_lr")) and isinstance(value, float)
+        )
+        lines.append(
+            f"| {event.get('diverged_at')} | {event.get('reason')} | "
+            f"{event.get('restored')} | {settings} |"
+        )
+    return [*lines, ""]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import errno
 import json
 import time
 import warnings
@@ -46,6 +47,7 @@ from coopkit.plugins import PluginHost
 from coopkit.recipe import ComponentSpec, Recipe, resolved_dict
 
 SYNTHESIS_BATCH = 256  # examples drawn together by sample() and generate()
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 ALGORITHMS: dict[str, type[Algorithm]] = {
     "coopnets": CoopNets,
@@ -196,8 +198,7 @@ class Run:
         return None
 
     def _train(self, progress: bool) -> None:
-        directory, data = self.directory, self.data
-        train, output = self.recipe.train, self.recipe.output
+        directory, data, train = self.directory, self.data, self.recipe.train
         observed = data.batch(torch.arange(min(len(data), 16)))
         self.guard.calibrate(observed)
         if self.iteration == 0:
@@ -214,34 +215,51 @@ class Run:
         try:
             with TrainingProgress(train.iterations, self.iteration, title, progress) as bar:
                 while self.iteration < train.iterations:
-                    metrics = self._iterate(data)
-                    bar.advance(metrics)
-                    problem = self.guard.diagnose(metrics)
-                    if problem is None and (
-                        bad := non_finite_parameters(self.descriptor, self.generator)
-                    ):
-                        problem = f"non-finite weights ({', '.join(bad[:3])})"
-                    if problem is not None:
-                        self._roll_back(problem)
-                        bar.restart_at(self.iteration)
-                        continue
-                    last = self.iteration == train.iterations
-                    if self.iteration % output.sample_every == 0 or last:
-                        self.write_stage_samples()
-                    if self.iteration % output.checkpoint_every == 0 or last:
-                        self.save(directory.path)
-                        self._start_state = None
-                        directory.prune_checkpoints(output.keep_checkpoints)
+                    self._advance(data, bar)
             interrupted = False
+        except OSError as error:
+            if error.errno not in DISK_ERRORS:
+                raise
+            raise UserError(
+                f"{error.filename or directory.path}: cannot write ({error.strerror}). "
+                f"{self._last_checkpoint_note()} Free some space (or pick another output.dir) "
+                "and continue with --resume."
+            ) from None
         finally:
             self.host.call_event("coopkit_run_end", run=self, interrupted=interrupted)
-            if directory.path.exists():
-                write_report(
-                    directory,
-                    self.recipe_toml,
-                    self.recipe.description,
-                    time.perf_counter() - started,
-                )
+            self._write_report(time.perf_counter() - started)
+
+    def _advance(self, data: DataSource, bar: TrainingProgress) -> None:
+        """One iteration, then its checks; samples and a checkpoint when they are due."""
+        output = self.recipe.output
+        metrics = self._iterate(data)
+        bar.advance(metrics)
+        problem = self.guard.diagnose(metrics)
+        if problem is None and (bad := non_finite_parameters(self.descriptor, self.generator)):
+            problem = f"non-finite weights ({', '.join(bad[:3])})"
+        if problem is not None:
+            self._roll_back(problem)
+            bar.restart_at(self.iteration)
+            return
+        last = self.iteration == self.recipe.train.iterations
+        if self.iteration % output.sample_every == 0 or last:
+            self.write_stage_samples()
+        if self.iteration % output.checkpoint_every == 0 or last:
+            self.save(self.directory.path)
+            self._start_state = None
+            self.directory.prune_checkpoints(output.keep_checkpoints)
+
+    def _write_report(self, seconds: float) -> None:
+        if not self.directory.path.exists():
+            return
+        try:
+            write_report(self.directory, self.recipe_toml, self.recipe.description, seconds)
+        except OSError as error:  # e.g. the disk filled up; the run's outcome matters more
+            warnings.warn(f"report.md was not written: {error}", CoopkitWarning, stacklevel=2)
+
+    def _last_checkpoint_note(self) -> str:
+        latest = self.directory.latest_checkpoint()
+        return f"The last checkpoint is {latest}." if latest else "No checkpoint was written yet."
 
     def _iterate(self, data: DataSource) -> dict[str, Any]:
         started = time.perf_counter()
