@@ -125,6 +125,59 @@ def run(
 
 
 @app.command()
+def bench(
+    recipe: Annotated[str, typer.Argument(help="recipe file or registered recipe name")],
+    overrides: Annotated[list[str] | None, typer.Argument(help="KEY=VALUE overrides")] = None,
+    iterations: Annotated[int, typer.Option(min=1, help="measured iterations")] = 5,
+    warmup: Annotated[int, typer.Option(min=0, help="untimed iterations first")] = 1,
+    threads: Annotated[
+        int | None, typer.Option(min=1, help="torch threads (default: torch's choice)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object on stdout")] = False,
+) -> None:
+    """Time the recipe's training step per phase: seconds, FLOPs, FLOP/s, and the efficiency
+    against this machine's matrix-multiply rate measured in the same run. Writes nothing."""
+    import torch
+
+    import coopkit
+    from coopkit.bench import bench as run_bench
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    built = coopkit.build(recipe, overrides or [])
+    quiet = as_json or not sys.stderr.isatty()
+    with errors.status("benchmarking", spinner="dots") as status:
+        say = (lambda message: None) if quiet else (lambda message: status.update(message))
+        result = run_bench(built, iterations=iterations, warmup=warmup, say=say)
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return
+    title = Path(result.recipe).name
+    table = Table("phase", "s/iteration", "GFLOP/iteration", "GFLOP/s", title=title)
+    for name, phase in result.phases.items():
+        table.add_row(
+            name,
+            f"{phase.seconds_per_iteration:.4f}",
+            f"{phase.flops_per_iteration / 1e9:.3f}",
+            f"{phase.flops_per_second / 1e9:.1f}",
+        )
+    table.add_row(
+        "[bold]total",
+        f"{result.seconds_per_iteration:.4f}",
+        f"{result.flops_per_iteration / 1e9:.3f}",
+        f"{result.flops_per_second / 1e9:.1f}",
+    )
+    console.print(table)
+    environment = result.environment
+    console.print(
+        f"matmul {result.matmul_flops_per_second / 1e9:.1f} GFLOP/s → efficiency "
+        f"[bold]{result.efficiency:.2f}[/]; peak memory "
+        f"{result.peak_memory_bytes / 2**30:.2f} GiB; {environment['threads']} thread(s) on "
+        f"{environment['device']}, torch {environment['torch_version']}"
+    )
+
+
+@app.command()
 def validate(
     recipes: Annotated[list[str], typer.Argument(help="recipe files or names")],
     build: Annotated[
@@ -136,14 +189,13 @@ def validate(
     ] = True,
 ) -> None:
     """Check recipes (structure, then every component's parameters); all problems at once."""
-    from coopkit.recipe import load_recipe, resolve_components
+    from coopkit.recipe import load_resolved
 
     host = _host()
     failed = 0
     for name in recipes:
         try:
-            recipe = load_recipe(name, None, host.registries.recipes)
-            specs = resolve_components(recipe, host.registries)
+            recipe, specs = load_resolved(name, None, host.registries)
             if build:
                 from coopkit.engine.run import Run
 
@@ -165,11 +217,10 @@ def show(
     """Print the resolved recipe: every default filled in, overrides applied."""
     import tomli_w
 
-    from coopkit.recipe import load_recipe, resolve_components, resolved_dict
+    from coopkit.recipe import load_resolved, resolved_dict
 
     host = _host()
-    loaded = load_recipe(recipe, overrides or [], host.registries.recipes)
-    specs = resolve_components(loaded, host.registries)
+    loaded, specs = load_resolved(recipe, overrides, host.registries)
     console.print(f"# resolved from {loaded.source}", highlight=False)
     print(tomli_w.dumps(resolved_dict(loaded, specs)))
 

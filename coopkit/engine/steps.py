@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextvars import ContextVar
 
 import torch
 from torch import nn
@@ -35,6 +36,21 @@ def density_shift(
     }
 
 
+PhaseProbe = Callable[[str], AbstractContextManager[object]]
+_phase_probes: ContextVar[tuple[PhaseProbe, ...]] = ContextVar("phase_probes", default=())
+
+
+@contextmanager
+def probing_phases(probe: PhaseProbe) -> Iterator[None]:
+    """Inside, every phase an algorithm times (G0, D1, G1, D2, G2) also runs inside
+    ``probe(phase)``, e.g. to count its FLOPs (``coopkit bench`` does)."""
+    token = _phase_probes.set((*_phase_probes.get(), probe))
+    try:
+        yield
+    finally:
+        _phase_probes.reset(token)
+
+
 class PhaseTimer:
     """Wall seconds per named phase (synchronising CUDA so the numbers are honest)."""
 
@@ -44,11 +60,14 @@ class PhaseTimer:
 
     @contextmanager
     def __call__(self, phase: str) -> Iterator[None]:
-        start = time.perf_counter()
-        yield
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        self.seconds[f"seconds_{phase}"] = time.perf_counter() - start
+        with ExitStack() as probes:
+            for probe in _phase_probes.get():
+                probes.enter_context(probe(phase))
+            start = time.perf_counter()
+            yield
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            self.seconds[f"seconds_{phase}"] = time.perf_counter() - start
 
 
 @contextmanager

@@ -1,0 +1,60 @@
+"""``coopkit bench``: FLOPs counted by hand-checkable formulas, phases of the real step, JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+import torch
+
+import coopkit
+import coopkit.api
+from coopkit.bench import _FlopCounter, bench, matmul_flops_per_second
+from coopkit.cli import main
+
+
+def test_the_counter_counts_matrix_products_and_convolutions_forward_and_backward():
+    a, b = torch.randn(3, 4), torch.randn(4, 5)
+    with _FlopCounter() as counter:
+        torch.mm(a, b)
+    assert counter.flops == 2 * 3 * 4 * 5
+
+    x = torch.randn(2, 3, 8, 8, requires_grad=True)
+    weight = torch.randn(6, 3, 3, 3, requires_grad=True)
+    with _FlopCounter() as counter:
+        torch.nn.functional.conv2d(x, weight).sum().backward()
+    forward = 2 * (2 * 6 * 6 * 6) * (3 * 3 * 3)  # outputs × taps, a multiply and an add each
+    assert counter.flops == 3 * forward  # backward: the input's and the weight's gradients
+
+
+def test_bench_times_each_phase_of_the_real_step_and_writes_nothing(host, write_recipe):
+    run = coopkit.build(write_recipe(), host=host)
+    result = bench(run, iterations=2, warmup=1)
+    assert set(result.phases) == {"G0", "D1", "G1", "D2", "G2"}
+    assert result.phases["D1"].flops_per_iteration > result.phases["G0"].flops_per_iteration > 0
+    assert result.flops_per_iteration == sum(p.flops_per_iteration for p in result.phases.values())
+    assert sum(p.seconds_per_iteration for p in result.phases.values()) <= (
+        result.seconds_per_iteration * 1.01
+    )
+    assert 0 < result.efficiency and result.peak_memory_bytes > 2**20
+    assert not run.directory.path.exists()
+
+
+def test_matmul_rate_is_a_rate():
+    assert 1e8 < matmul_flops_per_second(torch.device("cpu"), size=256, repeats=2) < 1e14
+
+
+def test_the_cli_prints_one_json_object(host, write_recipe, monkeypatch, capsys):
+    monkeypatch.setattr(coopkit.api, "default_host", lambda: host)
+    monkeypatch.setattr("coopkit.plugins.default_host", lambda: host)
+    monkeypatch.setattr("coopkit.cli.register_plugin_commands", lambda *a: None)
+    argv = ["coopkit", "bench", str(write_recipe()), "--iterations", "1", "--json"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 0
+    report = json.loads(capsys.readouterr().out)
+    for key in ("efficiency", "seconds_per_iteration", "flops_per_iteration"):
+        assert report[key] > 0
+    assert {"matmul_flops_per_second", "peak_memory_bytes", "phases", "threads"} <= set(report)
