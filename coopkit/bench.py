@@ -24,6 +24,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
+from coopkit.engine.allocator import keep_freed_memory
 from coopkit.engine.run import Run
 from coopkit.engine.steps import probing_phases
 
@@ -168,6 +169,7 @@ def bench(
     run: Run, *, iterations: int = 5, warmup: int = 1, say=lambda message: None
 ) -> BenchResult:
     """Times ``iterations`` training steps of ``run`` after ``warmup`` untimed ones."""
+    keep_freed_memory()
     step = _TrainingStep(run)
     say(f"warm-up: {warmup} iteration(s)")
     for _ in range(warmup):

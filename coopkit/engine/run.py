@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import errno
 import json
+import numbers
 import time
 import warnings
 from pathlib import Path
@@ -19,6 +21,7 @@ from coopkit.core import DataSource, EnergyModel, LatentModel, Sampler, Teacher
 from coopkit.engine.algorithm import Algorithm, Parts
 from coopkit.engine.algorithm_d import AlgorithmD
 from coopkit.engine.algorithm_g import AlgorithmG
+from coopkit.engine.allocator import keep_freed_memory
 from coopkit.engine.checkpoint import (
     checkpoint_name,
     flatten_metadata,
@@ -43,6 +46,7 @@ from coopkit.errors import (
     UserError,
 )
 from coopkit.media import write_samples
+from coopkit.memory import out_of_memory_hint, synthesis_problems
 from coopkit.plugins import PluginHost
 from coopkit.recipe import ComponentSpec, Recipe, resolved_dict
 
@@ -129,9 +133,19 @@ class Run:
             return None
         try:
             component = spec.build(**context)
+            if isinstance(component, torch.nn.Module):
+                component = component.to(self.device)
+        except UserError:
+            raise
         except ValueError as error:  # a component refusing its settings (e.g. sizes that don't fit)
             raise RecipeError(self.recipe.source, [(section, str(error))]) from None
-        return component.to(self.device) if isinstance(component, torch.nn.Module) else component
+        except Exception as error:
+            raise RecipeError(self.recipe.source, [(section, spec.failure(error))]) from error
+        if section == "data":  # the data's shape is known now: can the chains fit at all?
+            problems = synthesis_problems(self.recipe.train, component.shape, self.device)
+            if problems:
+                raise RecipeError(self.recipe.source, problems)
+        return component
 
     def _adam(self, model: torch.nn.Module | None, lr: float) -> torch.optim.Optimizer | None:
         if model is None:
@@ -198,6 +212,7 @@ class Run:
         return None
 
     def _train(self, progress: bool) -> None:
+        keep_freed_memory()
         directory, data, train = self.directory, self.data, self.recipe.train
         observed = data.batch(torch.arange(min(len(data), 16)))
         self.guard.calibrate(observed)
@@ -382,9 +397,12 @@ class Run:
         example does not depend on how many are drawn together)."""
         if self.generator is None:
             raise UserError("this run has no generator (algorithm = 'descriptor'); use sample()")
-        self.generator.eval()
-        latents = self.generator.sample_latent(n, self._seeded(seed))
-        return torch.cat([self.generator(x) for x in latents.split(batch_size)])
+        with self._synthesizing(n, batch_size):
+            if n == 0:
+                return torch.empty((0, *self.shape), device=self.device)
+            self.generator.eval()
+            latents = self.generator.sample_latent(n, self._seeded(seed))
+            return torch.cat([self.generator(x) for x in latents.split(batch_size)])
 
     def sample(
         self,
@@ -400,20 +418,40 @@ class Run:
         examples are drawn ``batch_size`` at a time."""
         if self.descriptor is None:
             return self.generate(n, seed=seed, batch_size=batch_size)
-        rng = self._seeded(seed)
-        if self.generator is not None:
-            self.generator.eval()
-            latents = self.generator.sample_latent(n, rng)
-        batches = []
-        for start_index in range(0, n, batch_size):
+        if steps is not None:
+            self._check_count("steps", steps, 0)
+        with self._synthesizing(n, batch_size):
+            if n == 0:
+                return torch.empty((0, *self.shape), device=self.device)
+            rng = self._seeded(seed)
             if self.generator is not None:
-                with torch.no_grad():
-                    start = self.generator(latents[start_index : start_index + batch_size])
-            else:
-                m = min(batch_size, n - start_index)
-                start = self.descriptor.sample_reference(m, self.shape, rng)
-            batches.append(self.revise(start, steps=steps, rng=rng))
-        return torch.cat(batches)
+                self.generator.eval()
+                latents = self.generator.sample_latent(n, rng)
+            batches = []
+            for start_index in range(0, n, batch_size):
+                if self.generator is not None:
+                    with torch.no_grad():
+                        start = self.generator(latents[start_index : start_index + batch_size])
+                else:
+                    m = min(batch_size, n - start_index)
+                    start = self.descriptor.sample_reference(m, self.shape, rng)
+                batches.append(self.revise(start, steps=steps, rng=rng))
+            return torch.cat(batches)
+
+    @staticmethod
+    def _check_count(name: str, value: Any, least: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+            raise UserError(f"{name} = {value!r}: give a whole number ≥ {least}")
+
+    def _synthesizing(self, n: int, batch_size: int) -> contextlib.AbstractContextManager[None]:
+        """Checks ``n`` (≥ 0) and ``batch_size`` (≥ 1); running out of memory inside the block
+        becomes a user error that names them."""
+        self._check_count("n", n, 0)
+        self._check_count("batch_size", batch_size, 1)
+        return out_of_memory_hint(
+            f"synthesizing {n:,} examples, {batch_size} at a time,",
+            "ask for fewer examples or pass a smaller batch_size",
+        )
 
     def revise(
         self,
