@@ -6,7 +6,12 @@ import torch
 from einops import reduce
 
 from coopkit.engine.algorithm import Algorithm
-from coopkit.engine.steps import PhaseTimer, batch_norm_stats_frozen, density_shift
+from coopkit.engine.steps import (
+    PhaseTimer,
+    ScoreAtStart,
+    batch_norm_stats_frozen,
+    density_shift,
+)
 
 
 class CoopNets(Algorithm):
@@ -30,10 +35,10 @@ class CoopNets(Algorithm):
                 )
 
         with timer("D1"):  # Langevin revision of the drafts under the descriptor
-            revision = self.revision_sampler(iteration).run(p.descriptor.energy, y_draft, p.rng)
+            energy = ScoreAtStart(p.descriptor, y_draft)
+            revision = self.revision_sampler(iteration).run(energy, y_draft, p.rng)
             y_revised = revision.x.detach()
-            with torch.no_grad():
-                f_draft = float(p.descriptor.score(y_draft).mean())  # before D2 moves θ
+            f_draft = energy.mean_score()  # before D2 moves θ
 
         with timer("G1"):  # latents that explain the revision: X̂ itself, or inferred from it
             teacher = self.teacher(iteration)

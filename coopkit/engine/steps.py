@@ -36,6 +36,33 @@ def density_shift(
     }
 
 
+class ScoreAtStart:
+    """The descriptor's energy ℰ = ||Y||²/(2s²) − f for a sampler, keeping f at the chains'
+    starting points from the sampler's first evaluation, so that the mean f of the drafts needs
+    no extra pass through the descriptor. (Deriving f from the energy the sampler reports is
+    not exact: in float32, ||Y||²/(2s²) can be 10⁵ times f.)"""
+
+    def __init__(self, descriptor: EnergyModel, start: torch.Tensor):
+        self.descriptor = descriptor
+        self.start = start
+        self._score: torch.Tensor | None = None
+        self._first = True
+
+    def __call__(self, y: torch.Tensor) -> torch.Tensor:
+        score = self.descriptor.score(y)
+        if self._first and torch.equal(y.detach(), self.start):
+            self._score = score.detach()
+        self._first = False
+        return self.descriptor.reference_energy(y) - score
+
+    def mean_score(self) -> float:
+        """Mean f at the start — recomputed if the sampler never evaluated it there first."""
+        if self._score is None:
+            with torch.no_grad():
+                self._score = self.descriptor.score(self.start)
+        return float(self._score.mean())
+
+
 PhaseProbe = Callable[[str], AbstractContextManager[object]]
 _phase_probes: ContextVar[tuple[PhaseProbe, ...]] = ContextVar("phase_probes", default=())
 
