@@ -19,10 +19,17 @@ def density_shift(
     observed: torch.Tensor,
     synthesized: torch.Tensor,
 ) -> dict[str, float]:
-    """Step D2: one optimizer step on mean f(synthesized) − mean f(observed) (ascent of eq. 8)."""
+    """Step D2: one optimizer step on mean f(synthesized) − mean f(observed) (ascent of eq. 8).
+
+    Both batches go through the descriptor in one pass (one weight gradient instead of two
+    summed) unless it has batch statistics, which must see each batch on its own."""
     optimizer.zero_grad(set_to_none=True)
-    f_observed = descriptor.score(observed).mean()
-    f_synthesized = descriptor.score(synthesized.detach()).mean()
+    if uses_batch_statistics(descriptor):
+        f_observed = descriptor.score(observed).mean()
+        f_synthesized = descriptor.score(synthesized.detach()).mean()
+    else:
+        scores = descriptor.score(torch.cat([observed, synthesized.detach()]))
+        f_observed, f_synthesized = scores[: len(observed)].mean(), scores[len(observed) :].mean()
     loss = f_synthesized - f_observed
     loss.backward()
     optimizer.step()
@@ -34,6 +41,14 @@ def density_shift(
         "f_revised": float(f_synthesized.detach()),
         "energy_revised": float(energy_revised),
     }
+
+
+def uses_batch_statistics(module: nn.Module) -> bool:
+    """Whether a forward pass in this mode depends on the other examples of the batch."""
+    return any(
+        isinstance(m, nn.modules.batchnorm._BatchNorm) and (m.training or not m.track_running_stats)
+        for m in module.modules()
+    )
 
 
 class ScoreAtStart:
