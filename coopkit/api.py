@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from pathlib import Path
 
 from coopkit.engine.checkpoint import read_checkpoint
 from coopkit.engine.run import Run
 from coopkit.engine.rundir import RunDirectory
-from coopkit.errors import CheckpointError
+from coopkit.errors import CheckpointError, UserError
 from coopkit.plugins import PluginHost, default_host
-from coopkit.recipe import Recipe, load_recipe, parse_recipe, resolve_components
+from coopkit.recipe import Recipe, load_resolved, resolve_components, resolve_recipe
 
 
 def build(
@@ -26,10 +27,12 @@ def build(
     """
     host = host or default_host()
     if not isinstance(recipe, Recipe):
-        recipe = load_recipe(recipe, overrides, host.registries.recipes)
-    elif overrides:
-        recipe = parse_recipe(recipe.model_dump(exclude_none=True), recipe.source, overrides)
-    specs = resolve_components(recipe, host.registries)
+        recipe, specs = load_resolved(recipe, overrides, host.registries)
+    elif overrides is not None:
+        data = recipe.model_dump(exclude_none=True)
+        recipe, specs = resolve_recipe(data, recipe.source, overrides, host.registries)
+    else:
+        specs = resolve_components(recipe, host.registries)
     return Run(recipe, specs, host)
 
 
@@ -51,6 +54,8 @@ def load(
 
     The data is not needed to sample from a loaded run; it is read only if training continues.
     """
+    if not isinstance(path, str | os.PathLike):
+        raise UserError(f"load() takes a run directory or a checkpoint file (got {path!r})")
     host = host or default_host()
     checkpoint = _checkpoint_path(Path(path))
     _, metadata = read_checkpoint(checkpoint)
@@ -59,8 +64,8 @@ def load(
         data_info = json.loads(metadata["data"])
     except (KeyError, ValueError) as error:
         raise CheckpointError(f"{checkpoint}: metadata is incomplete ({error})") from None
-    recipe = parse_recipe(recipe_data, metadata.get("recipe_source", str(checkpoint)), overrides)
-    specs = resolve_components(recipe, host.registries)
+    source = metadata.get("recipe_source", str(checkpoint))
+    recipe, specs = resolve_recipe(recipe_data, source, overrides, host.registries)
     run_dir = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else None
     run = Run(recipe, specs, host, data_info=data_info, run_dir=run_dir)
     run.load_checkpoint(checkpoint)

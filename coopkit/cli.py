@@ -19,11 +19,18 @@ from rich.markup import escape
 from rich.table import Table
 
 from coopkit.errors import CoopkitWarning, PluginError, TrainingDiverged, UserError
-from coopkit.outputs import beside_run, fresh_path
+from coopkit.memory import out_of_memory_hint
+from coopkit.outputs import beside_run, fresh_path, writable_folder
+
+EXIT_CODES = (
+    "Exit codes: 0 done; 1 a bug in coopkit or a plugin; 2 the input or the environment is wrong "
+    "(the message names the file, field or value and the fix; nothing written is lost); "
+    "3 training diverged and could not be recovered; 130 interrupted."
+)
 
 app = typer.Typer(
     name="coopkit",
-    help="Cooperative learning of descriptor and generator networks (CoopNets).",
+    help=f"Cooperative learning of descriptor and generator networks (CoopNets).\n\n{EXIT_CODES}",
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
@@ -189,6 +196,7 @@ def validate(
     ] = True,
 ) -> None:
     """Check recipes (structure, then every component's parameters); all problems at once."""
+    from coopkit.errors import RecipeError
     from coopkit.recipe import load_resolved
 
     host = _host()
@@ -202,7 +210,8 @@ def validate(
                 Run(recipe, specs, host)
         except UserError as error:
             failed += 1
-            errors.print(f"[red]✗[/] {escape(str(error))}", highlight=False)
+            where = "" if isinstance(error, RecipeError) else f"{name}: "  # names the file itself
+            errors.print(f"[red]✗[/] {escape(where + str(error))}", highlight=False)
         else:
             console.print(f"[green]✓[/] {recipe.source}")
     if failed:
@@ -364,6 +373,8 @@ def sample(
     from coopkit.media import write_samples
 
     loaded = coopkit.load(run_path)
+    if out is not None:
+        writable_folder(out.parent)
     stem = out or _fresh_stem(run_path, loaded, seed)
     batches = {}
     if loaded.generator is not None:
@@ -425,6 +436,7 @@ def evaluate(
 
     options = parse_overrides(option, source="--option")
     loaded = coopkit.load(run_path)
+    folder = beside_run(run_path, loaded)  # refused before the work, if it cannot be written
     metrics = names_list(metric)
     with console.status("evaluating") as status:
         result = run_evaluation(
@@ -443,7 +455,6 @@ def evaluate(
     for method, values in result.rows.items():
         table.add_row(method, *(_with_note(values[name]) for name in metrics))
     console.print(table)
-    folder = beside_run(run_path, loaded)
     folder.mkdir(parents=True, exist_ok=True)
     written = result.write(fresh_path(folder, "evaluation", ".json"))
     console.print(f"wrote {written}")
@@ -479,16 +490,18 @@ def interpolate(
     from coopkit.media import write_grid
 
     loaded = coopkit.load(run_path)
-    grid = interpolate_latents(
-        loaded, rows=rows, columns=columns, steps=steps, spherical=spherical, seed=seed
-    )
-    if out is not None and out.suffix.lower() != ".png" and loaded.layout == "b c h w":
-        raise UserError(f"--out {out}: give a .png file name")
-    if out is not None and out.exists():
-        raise UserError(f"--out {out} exists; give a new name (nothing is overwritten)")
     if out is None:
         folder = beside_run(run_path, loaded, "samples")
         out = fresh_path(folder, f"interpolation_iter{loaded.iteration:07d}_seed{seed}", ".png")
+    elif out.suffix.lower() != ".png" and loaded.layout == "b c h w":
+        raise UserError(f"--out {out}: give a .png file name")
+    elif out.exists():
+        raise UserError(f"--out {out} exists; give a new name (nothing is overwritten)")
+    else:
+        writable_folder(out.parent)
+    grid = interpolate_latents(
+        loaded, rows=rows, columns=columns, steps=steps, spherical=spherical, seed=seed
+    )
     for path in write_grid(grid, out, loaded.layout, loaded.value_range, columns=columns):
         console.print(f"wrote {path}")
 
@@ -510,11 +523,17 @@ _default_show_warning = warnings.showwarning
 
 
 def main() -> None:
-    """Entry point: user errors exit 2 with a message and no traceback; bugs exit 1; Ctrl-C 130."""
+    """Entry point: user errors (and running out of memory) exit 2 with a message and no
+    traceback; divergence 3; bugs 1; Ctrl-C 130."""
     warnings.showwarning = _show_warning
     try:
         register_plugin_commands(app, _host())
-        code = app(standalone_mode=False)  # a typer.Exit comes back as its code
+        with out_of_memory_hint(
+            "coopkit",
+            "hold less at once: a smaller train.chains or train.batch_size (training), -n "
+            "(sample, evaluate) or data size",
+        ):
+            code = app(standalone_mode=False)  # a typer.Exit comes back as its code
     except UserError as error:
         errors.print(f"[red]error[/]: {escape(str(error))}", highlight=False)
         sys.exit(2)

@@ -6,11 +6,12 @@ A test compares the file with this output, so the reference cannot drift from ``
 from __future__ import annotations
 
 import re
+import textwrap
 
 import typer
 import typer.main
 
-from coopkit.cli import app
+from coopkit.cli import EXIT_CODES, app
 
 
 def _param_rows(command) -> list[str]:
@@ -53,8 +54,7 @@ def render() -> str:
         "|---|---|",
         *(row.rsplit(" |", 2)[0] + " |" for row in _param_rows(group)),
         "",
-        "Exit codes: 0 done; 2 the input is wrong (the message names the file, field or value);",
-        "1 a bug in coopkit or a plugin; 130 interrupted.",
+        textwrap.fill(EXIT_CODES, 99),
         "",
     ]
     context = typer.Context(group, info_name="coopkit")

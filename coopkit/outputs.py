@@ -6,14 +6,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from coopkit.errors import UserError
+
 
 def beside_run(run_path: Path, run: Any, inside: str = "") -> Path:
     """The run's directory (``inside`` a sub-folder) for a run directory or one of its
     checkpoints; the checkpoint's own folder for a lone checkpoint file."""
     run_path = Path(run_path)
     if run_path.is_dir() or run_path.parent.name == "checkpoints":
-        return run.directory.path / inside
-    return run_path.parent
+        return writable_folder(run.directory.path / inside)
+    return writable_folder(run_path.parent)
+
+
+def writable_folder(folder: Path) -> Path:
+    """``folder``, unless a file stands where it or one of its parents should be (a user
+    error naming that file)."""
+    folder = Path(folder)
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UserError(
+            f"{existing} is a file, so nothing can be written in {folder}; move or rename that "
+            "file, or choose another place (nothing was written)"
+        )
+    return folder
 
 
 def fresh_path(folder: Path, base: str, suffix: str = "") -> Path:

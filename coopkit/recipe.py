@@ -4,20 +4,32 @@ Phase 1 (:func:`parse_recipe`) checks the structure — sections, types, the ``[
 ``[output]`` fields — without importing torch or any plugin. Phase 2 (:func:`resolve_components`)
 looks each component section's ``name`` up in its registry and validates the remaining keys against
 that component's ``Params``. Both phases report every problem at once, each with a dotted location,
-as a :class:`coopkit.errors.RecipeError` naming the file.
+as a :class:`coopkit.errors.RecipeError` naming the file; :func:`resolve_recipe` runs the two and
+reports the problems of both together.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from coopkit.errors import RecipeError, UnknownComponentError
+from coopkit.errors import RecipeError, UnknownComponentError, UserError
+from coopkit.memory import is_out_of_memory
+from coopkit.settings import Settings
 
 SCHEMA_VERSION = 1
 
@@ -31,10 +43,6 @@ COMPONENT_SECTIONS: dict[str, str] = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class ComponentSection(BaseModel):
     """``name`` picks the component; every other key is one of its parameters (checked in phase 2)."""
 
@@ -46,7 +54,7 @@ class ComponentSection(BaseModel):
         return dict(self.model_extra or {})
 
 
-class TrainSection(_Strict):
+class TrainSection(Settings):
     algorithm: Literal["coopnets", "descriptor", "generator"] = Field(
         "coopnets",
         description="coopnets (Algorithm 3), descriptor (Algorithm D) or generator (Algorithm G)",
@@ -114,13 +122,22 @@ class TrainSection(_Strict):
         return "generator" if self.algorithm == "coopnets" else "noise"
 
 
-class OutputSection(_Strict):
+class OutputSection(Settings):
     dir: str | None = Field(None, description="run directory; default runs/<recipe file stem>")
     sample_every: int = Field(
         20, ge=1, description="write S1/S2/S3 sample grids every N iterations"
     )
     checkpoint_every: int = Field(100, ge=1, description="write a checkpoint every N iterations")
     keep_checkpoints: int = Field(3, ge=1, description="how many recent checkpoints to keep")
+
+    @field_validator("dir")
+    @classmethod
+    def _dir_not_empty(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError(
+                f"dir = {value!r} is empty; give a folder, or leave dir out for runs/<recipe name>"
+            )
+        return value
 
 
 NEEDED_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -130,7 +147,7 @@ NEEDED_SECTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-class Recipe(_Strict):
+class Recipe(Settings):
     """A whole experiment: data, the two models, the sampler, the teacher, training and output."""
 
     schema_version: Literal[1] = Field(description="recipe format version (1)")
@@ -172,19 +189,36 @@ class Recipe(_Strict):
 
     def component_sections(self) -> dict[str, ComponentSection]:
         """The component sections this recipe's algorithm uses."""
-        used = NEEDED_SECTIONS[self.train.algorithm]
-        sections = {s: getattr(self, s) for s in COMPONENT_SECTIONS if s in used}
-        if self.train.algorithm == "coopnets":
-            sections["teacher"] = self.teacher
-        return sections
+        return {s: getattr(self, s) for s in used_sections(self.train.algorithm)}
+
+
+def used_sections(algorithm: str) -> tuple[str, ...]:
+    """The component sections an algorithm uses (coopnets also has a teacher, by default)."""
+    used = NEEDED_SECTIONS[algorithm]
+    return (*used, "teacher") if algorithm == "coopnets" else used
 
 
 # --------------------------------------------------------------------------------------------
 # phase 1
 
 
+# what to write instead, after pydantic's message for a value of the wrong type
+TYPE_HINTS = {
+    "bool_type": "write true or false, without quotes",
+    "int_type": "write a whole number without quotes, e.g. 10",
+    "float_type": "write a number without quotes, e.g. 0.01",
+    "finite_number": "inf and nan are not allowed here; give a finite number",
+    "string_type": "write it in quotes",
+}
+
+
+def _is_name(part: Any) -> bool:
+    """A field name or an index, not the type a union's member adds ("tuple[int, int]")."""
+    return isinstance(part, int) or str(part).isidentifier()
+
+
 def _location(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
+    return ".".join(str(part) for part in loc if _is_name(part)) or "(top level)"
 
 
 def _describe(error: dict[str, Any], model: type[BaseModel] | None) -> str:
@@ -198,7 +232,9 @@ def _describe(error: dict[str, Any], model: type[BaseModel] | None) -> str:
     if kind == "missing":
         return "required field is missing"
     if "input" in error and kind not in {"value_error", "assertion_error"}:
-        return f"{message} (got {error['input']!r})"
+        in_union = not all(_is_name(part) for part in error["loc"])
+        hint = f"; {TYPE_HINTS[kind]}" if kind in TYPE_HINTS and not in_union else ""
+        return f"{message} (got {error['input']!r}){hint}"
     return message.removeprefix("Value error, ")
 
 
@@ -218,15 +254,22 @@ def _fields_at(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]
 def validation_problems(
     error: ValidationError, model: type[BaseModel], prefix: tuple[str, ...] = ()
 ) -> list[tuple[str, str]]:
-    return [(_location(prefix + tuple(e["loc"])), _describe(e, model)) for e in error.errors()]
+    problems = [(_location(prefix + tuple(e["loc"])), _describe(e, model)) for e in error.errors()]
+    return list(dict.fromkeys(problems))
 
 
 def parse_overrides(overrides: list[str] | None, source: str = "overrides") -> dict[str, Any]:
     """``["train.iterations=10", "sampler.step_size=0.01"]`` → nested dict. Values are read as TOML
     (numbers, booleans, quoted strings, lists); anything else is taken as a plain string."""
+    overrides = [] if overrides is None else overrides
+    if not isinstance(overrides, list | tuple) or not all(isinstance(o, str) for o in overrides):
+        raise UserError(
+            f"overrides must be a list of KEY=VALUE strings, e.g. ['train.iterations=10'] "
+            f"(got {overrides!r})"
+        )
     tree: dict[str, Any] = {}
     problems = []
-    for item in overrides or []:
+    for item in overrides:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
@@ -268,6 +311,14 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise RecipeError(str(path), [("(file)", "no such file")]) from None
     except tomllib.TOMLDecodeError as error:
         raise RecipeError(str(path), [("(syntax)", f"not valid TOML: {error}")]) from None
+    except UnicodeDecodeError as error:
+        problem = (
+            f"not UTF-8 text (byte {error.object[error.start]:#04x} at offset {error.start}); "
+            "TOML files are UTF-8: save it with that encoding"
+        )
+        raise RecipeError(str(path), [("(file)", problem)]) from None
+    except OSError as error:
+        raise RecipeError(str(path), [("(file)", f"cannot read it ({error.strerror})")]) from None
 
 
 def parse_recipe(
@@ -285,9 +336,15 @@ def parse_recipe(
 
 def locate_recipe(recipe: str | Path, recipes_registry: Any | None = None) -> Path:
     """A path to a TOML file, or the name of a registered recipe."""
+    if not isinstance(recipe, str | os.PathLike):
+        raise UserError(
+            f"a recipe is a TOML file or the name of a registered recipe (got {recipe!r})"
+        )
     path = Path(recipe)
     if path.is_file():
         return path
+    if path.is_dir():
+        raise RecipeError(str(recipe), [("(file)", "is a folder; give a recipe's .toml file")])
     if recipes_registry is not None and str(recipe) in recipes_registry:
         return Path(recipes_registry.get(str(recipe)).target)
     if path.suffix == ".toml" or "/" in str(recipe) or recipes_registry is None:
@@ -328,6 +385,20 @@ class ComponentSpec:
         parts = {key: spec.build() for key, spec in self.nested.items()}
         return self.target(self.params, **parts, **context)
 
+    def failure(self, error: Exception) -> str:
+        """What to tell the user when :meth:`build` raised ``error`` (other than a
+        ``ValueError``, which is the component refusing its settings and says why itself)."""
+        if is_out_of_memory(error):
+            return (
+                f"building {self.name!r} ran out of memory ({error}); "
+                f"use smaller sizes in [{self.section}]"
+            )
+        return (
+            f"{self.name!r} from plugin {self.plugin!r} failed to build: "
+            f"{type(error).__name__}: {error}. Check the [{self.section}] settings; if they look "
+            f"right, this may be a bug in the plugin {self.plugin!r} — report it to its authors"
+        )
+
 
 def _resolve_section(
     section: str,
@@ -359,13 +430,17 @@ def _resolve_section(
     return ComponentSpec(section, name, target, params, entry.plugin)
 
 
-def resolve_components(recipe: Recipe, registries: Any) -> dict[str, ComponentSpec]:
-    """Phase 2: each section's name against its registry, its parameters against ``Params``."""
-    problems: list[tuple[str, str]] = []
+def _resolve_blocks(
+    blocks: dict[str, dict[str, Any]],
+    algorithm: str,
+    registries: Any,
+    problems: list[tuple[str, str]],
+) -> dict[str, ComponentSpec]:
+    """Phase 2 on ``{section: {name, **params}}``; problems are appended."""
     specs: dict[str, ComponentSpec] = {}
-    for section, block in recipe.component_sections().items():
+    for section, block in blocks.items():
         registry = registries[COMPONENT_SECTIONS[section]]
-        spec = _resolve_section(section, {"name": block.name, **block.params}, registry, problems)
+        spec = _resolve_section(section, block, registry, problems)
         if spec is None:
             continue
         nested_sections = getattr(spec.target, "nested_sections", None)
@@ -382,7 +457,7 @@ def resolve_components(recipe: Recipe, registries: Any) -> dict[str, ComponentSp
                 spec.nested[key] = nested
         specs[section] = spec
     teacher = specs.get("teacher")
-    if recipe.train.algorithm == "generator" and teacher is not None:
+    if algorithm == "generator" and teacher is not None:
         if not teacher.target.infers_latents:
             problems.append(
                 (
@@ -391,9 +466,60 @@ def resolve_components(recipe: Recipe, registries: Any) -> dict[str, ComponentSp
                     "the latents fixed; use teacher.name = 'langevin-inference'",
                 )
             )
+    return specs
+
+
+def resolve_components(recipe: Recipe, registries: Any) -> dict[str, ComponentSpec]:
+    """Phase 2: each section's name against its registry, its parameters against ``Params``."""
+    problems: list[tuple[str, str]] = []
+    blocks = {s: {"name": b.name, **b.params} for s, b in recipe.component_sections().items()}
+    specs = _resolve_blocks(blocks, recipe.train.algorithm, registries, problems)
     if problems:
         raise RecipeError(recipe.source, problems)
     return specs
+
+
+def _checkable_blocks(
+    data: dict[str, Any], problems: list[tuple[str, str]]
+) -> tuple[dict[str, dict[str, Any]], str]:
+    """After phase 1 failed: the component sections phase 2 can still check (named, and with no
+    problem of their own), and the algorithm they are for."""
+    train = data.get("train")
+    algorithm = train.get("algorithm", "coopnets") if isinstance(train, dict) else "coopnets"
+    if isinstance(algorithm, str) and algorithm in NEEDED_SECTIONS:
+        sections = used_sections(algorithm)
+    else:
+        algorithm, sections = "", tuple(COMPONENT_SECTIONS)
+    blocks = {}
+    for section in sections:
+        block = data.get(section, {"name": "mcmc-teaching"} if section == "teacher" else None)
+        flagged = any(loc == section or loc.startswith(f"{section}.") for loc, _ in problems)
+        if isinstance(block, dict) and isinstance(block.get("name"), str) and not flagged:
+            blocks[section] = block
+    return blocks, algorithm
+
+
+def resolve_recipe(
+    data: dict[str, Any], source: str, overrides: list[str] | None, registries: Any
+) -> tuple[Recipe, dict[str, ComponentSpec]]:
+    """Both phases. A failure is one :class:`RecipeError` with every problem: when the structure
+    is wrong, the component sections that are fine structurally are still checked."""
+    data = merge(data, parse_overrides(overrides, source))
+    try:
+        recipe = parse_recipe(data, source)
+    except RecipeError as error:
+        problems = list(error.problems)
+        _resolve_blocks(*_checkable_blocks(data, problems), registries, problems)
+        raise RecipeError(source, problems) from None
+    return recipe, resolve_components(recipe, registries)
+
+
+def load_resolved(
+    recipe: str | Path, overrides: list[str] | None, registries: Any
+) -> tuple[Recipe, dict[str, ComponentSpec]]:
+    """:func:`resolve_recipe` for a recipe file or the name of a registered recipe."""
+    path = locate_recipe(recipe, registries.recipes)
+    return resolve_recipe(read_toml(path), str(path), overrides, registries)
 
 
 def resolved_dict(recipe: Recipe, specs: dict[str, ComponentSpec]) -> dict[str, Any]:

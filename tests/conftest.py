@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sys
+import warnings
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -7,14 +9,19 @@ import pytest
 import tomli_w
 from toy_plugin import ToyPlugin
 
+from coopkit.cli import main
 from coopkit.plugins import PluginHost
+
+
+def toy_host() -> PluginHost:
+    """An isolated host: coopkit's own built-ins (through its real entry point) + the toy plugin."""
+    builtin = [ep for ep in entry_points(group="coopkit") if ep.name == "builtin"]
+    return PluginHost(entry_points=builtin, extra={"toy": ToyPlugin()}, disabled=set(), strict=True)
 
 
 @pytest.fixture
 def host() -> PluginHost:
-    """An isolated host: coopkit's own built-ins (through its real entry point) + the toy plugin."""
-    builtin = [ep for ep in entry_points(group="coopkit") if ep.name == "builtin"]
-    return PluginHost(entry_points=builtin, extra={"toy": ToyPlugin()}, disabled=set(), strict=True)
+    return toy_host()
 
 
 def tiny_recipe(**sections) -> dict:
@@ -51,3 +58,24 @@ def write_recipe(tmp_path):
         return path
 
     return write
+
+
+def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """``coopkit ARGS`` in-process through :func:`coopkit.cli.main` (its exit-code mapping):
+    (exit code, stdout, stderr with all whitespace removed — rich wraps long lines anywhere).
+    Plugins' own commands are not added: they would stay on the shared app for later tests."""
+    monkeypatch.setattr(sys, "argv", ["coopkit", *args])
+    monkeypatch.setattr("coopkit.cli.register_plugin_commands", lambda *a: None)
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() replaces it
+    with pytest.raises(SystemExit) as exited:
+        main()
+    out, err = capsys.readouterr()
+    return exited.value.code, out, "".join(err.split())
+
+
+@pytest.fixture
+def cli(host, monkeypatch, capsys):
+    """:func:`run_cli` with the toy host in place of the installed plugins."""
+    monkeypatch.setattr("coopkit.api.default_host", lambda: host)
+    monkeypatch.setattr("coopkit.plugins.default_host", lambda: host)
+    return lambda *args: run_cli(monkeypatch, capsys, *args)

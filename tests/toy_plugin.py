@@ -3,6 +3,9 @@ isolated plugin host exactly like an installed plugin."""
 
 from __future__ import annotations
 
+import builtins
+from typing import Literal
+
 import torch
 from einops.layers.torch import Rearrange
 from pydantic import Field
@@ -83,6 +86,19 @@ class SmallGenerator(LatentModel):
         super().__init__(net, latent_shape=(params.latent,), noise_std=params.noise_std)
 
 
+class ExplodingParams(EnergyParams):
+    raises: Literal["TypeError", "RuntimeError", "AssertionError", "KeyError", "MemoryError"]
+
+
+class Exploding(EnergyModel):
+    """A descriptor with a bug: its constructor raises the exception its ``raises`` names."""
+
+    Params = ExplodingParams
+
+    def __init__(self, params, shape):
+        raise getattr(builtins, params.raises)("boom in the constructor")
+
+
 class ToyPlugin:
     @coopkit.hookimpl
     def coopkit_register_datasets(self, registry):
@@ -91,6 +107,7 @@ class ToyPlugin:
     @coopkit.hookimpl
     def coopkit_register_energy_models(self, registry):
         registry.add("small-descriptor", "toy_plugin:SmallDescriptor")
+        registry.add("exploding", "toy_plugin:Exploding")
 
     @coopkit.hookimpl
     def coopkit_register_latent_models(self, registry):

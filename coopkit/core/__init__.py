@@ -5,7 +5,7 @@ from coopkit.core.data import DataParams, DataSource, SingleExample
 from coopkit.core.energy import EnergyModel, EnergyParams
 from coopkit.core.latent import LatentModel, LatentParams, upsampling_padding
 from coopkit.core.metric import Metric, MetricParams, MetricValue
-from coopkit.core.params import Params
+from coopkit.core.params import Params, PositiveInt, Size
 from coopkit.core.sampler import EnergyFn, Sampler, SampleResult, SamplerParams, energy_and_grad
 from coopkit.core.teacher import Teacher, TeacherParams
 
@@ -24,9 +24,11 @@ __all__ = [
     "LatentModel",
     "LatentParams",
     "Params",
+    "PositiveInt",
     "SampleResult",
     "SingleExample",
     "Sampler",
+    "Size",
     "SamplerParams",
     "Teacher",
     "TeacherParams",

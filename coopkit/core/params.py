@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import ConfigDict, Field
+
+from coopkit.settings import Settings
+
+PositiveInt = Annotated[int, Field(ge=1)]
+"""An int ≥ 1 — e.g. ``list[PositiveInt]`` for kernel sizes, channels or strides."""
+
+Size = PositiveInt | tuple[PositiveInt, PositiveInt]
+"""A picture size: one side, or ``[height, width]``."""
 
 
-class Params(BaseModel):
-    """Parameters of a component, validated from its recipe section (unknown keys are errors)."""
+class Params(Settings):
+    """Parameters of a component, validated from its recipe section: unknown keys are errors,
+    scalars are strict (no bool from ``1`` or ``"yes"``, no int from a bool) and floats finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from PIL import Image
 
+from coopkit.memory import too_big
+
 
 def sides(size: int | tuple[int, int]) -> tuple[int, int]:
     """``64`` → (64, 64); ``(48, 64)`` stays (height, width)."""
@@ -19,7 +21,10 @@ def crop_and_resize(
     size: int | tuple[int, int] | None = None,
     resample: Image.Resampling = Image.Resampling.LANCZOS,
 ) -> Image.Image:
-    """Keeps the central ``crop`` fraction of each side, then resizes to ``size`` (height, width)."""
+    """Keeps the central ``crop`` fraction of each side, then resizes to ``size`` (height, width).
+
+    Raises ``ValueError`` when the resized picture, as float64 values (how data sources go on to
+    read it), would not fit in the machine's memory."""
     if crop < 1:
         width, height = image.size
         w, h = max(1, round(width * crop)), max(1, round(height * crop))
@@ -27,5 +32,7 @@ def crop_and_resize(
         image = image.crop((left, top, left + w, top + h))
     if size is not None:
         height, width = sides(size)
+        if problem := too_big(height * width * len(image.getbands()) * 8):
+            raise ValueError(f"size {height}×{width} needs {problem}; use a smaller size")
         image = image.resize((width, height), resample)
     return image

@@ -10,8 +10,9 @@ import numpy as np
 import torch
 from pydantic import Field, model_validator
 
+from coopkit.core import Size
 from coopkit.errors import DataError
-from coopkit_image.image_set import HELD_OUT, CarvedParams, ImageSet, Size, carve, check_memory
+from coopkit_image.image_set import HELD_OUT, CarvedParams, ImageSet, carve, check_memory
 from coopkit_image.imaging import SCALING_HELP
 
 CHANNELS_LAST = {1, 3, 4}  # channel counts that make a last axis look like channels

@@ -15,8 +15,9 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
+from coopkit.core import Size
 from coopkit.errors import DataError
-from coopkit_image.image_set import CarvedParams, ImageSet, ImageSetParams, Size, carve, pick
+from coopkit_image.image_set import CarvedParams, ImageSet, ImageSetParams, carve, pick
 from coopkit_image.imaging import SCALING_HELP, Scaling, exact_pixels
 
 SPLITS = ("train", "validation", "test")

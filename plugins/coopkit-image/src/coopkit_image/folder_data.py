@@ -14,13 +14,13 @@ import numpy as np
 import torch
 from pydantic import Field
 
+from coopkit.core import Size
 from coopkit.errors import DataError
 from coopkit.media.frames import sides
 from coopkit_image.image_set import (
     HELD_OUT,
     CarvedParams,
     ImageSet,
-    Size,
     carve,
     check_memory,
     pick,

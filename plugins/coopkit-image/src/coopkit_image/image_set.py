@@ -5,7 +5,6 @@ against sets too large for memory."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Literal
 
@@ -16,10 +15,10 @@ from pydantic import Field, PositiveInt
 from coopkit.core import DataParams, DataSource
 from coopkit.errors import DataError
 from coopkit.media.frames import sides
+from coopkit.memory import machine_memory
 from coopkit_image.imaging import Scaling, fit_batch, scale_batch
 
 Split = Literal["train", "validation", "test"]
-Size = PositiveInt | tuple[PositiveInt, PositiveInt]
 HELD_OUT = ("validation", "test")
 MEMORY_SHARE = 0.5  # the most of the machine's memory a data source may plan to hold
 FIT_CHUNK = 4096  # images resized at a time when a set is resized once, as it is loaded
@@ -94,12 +93,7 @@ def pick(
     return indices[:limit] if limit is not None else indices
 
 
-def physical_memory() -> int | None:
-    """The machine's memory in bytes (None where the system does not say)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, OSError, ValueError):
-        return None
+physical_memory = machine_memory  # a module attribute, so that tests can pretend another size
 
 
 def check_memory(need: int, what: str, fix: str) -> None:

@@ -17,7 +17,7 @@ from einops.layers.torch import Rearrange
 from pydantic import Field, model_validator
 from torch import nn
 
-from coopkit.core import EnergyModel, EnergyParams, LatentModel, LatentParams
+from coopkit.core import EnergyModel, EnergyParams, LatentModel, LatentParams, PositiveInt
 from coopkit_image.layers import ACTIVATIONS, Activation, init_normal, same_length, upsampling
 
 DescriptorNorm = Literal["none", "instance", "layer"]
@@ -42,9 +42,13 @@ def generator_norm(kind: str, channels: int, dims: int = 2) -> list[nn.Module]:
 
 
 class ConvDescriptorParams(EnergyParams):
-    channels: list[int] = Field([64, 128, 256], min_length=1, description="filters per layer")
-    kernels: list[int] = Field([4, 4, 4], min_length=1, description="kernel size per layer")
-    strides: list[int] = Field([2, 2, 2], min_length=1, description="sub-sampling per layer")
+    channels: list[PositiveInt] = Field(
+        [64, 128, 256], min_length=1, description="filters per layer"
+    )
+    kernels: list[PositiveInt] = Field([4, 4, 4], min_length=1, description="kernel size per layer")
+    strides: list[PositiveInt] = Field(
+        [2, 2, 2], min_length=1, description="sub-sampling per layer"
+    )
     fc: int = Field(
         100, ge=0, description="outputs of the final fully connected layer; 0: none (stationary)"
     )
@@ -92,13 +96,13 @@ class ConvDescriptor(EnergyModel):
 
 class DeconvGeneratorParams(LatentParams):
     latent_dim: int = Field(100, ge=1, description="d, the dimension of X")
-    channels: list[int] = Field(
+    channels: list[PositiveInt] = Field(
         [512, 256, 128], min_length=1, description="channels of the base map and hidden layers"
     )
-    kernels: list[int] = Field(
+    kernels: list[PositiveInt] = Field(
         [4, 4, 4], min_length=1, description="kernel of each up-sampling layer (one per channel)"
     )
-    upsampling: list[int] = Field(
+    upsampling: list[PositiveInt] = Field(
         [2, 2, 1], min_length=1, description="factor of each up-sampling layer (1 keeps the size)"
     )
     normalization: GeneratorNorm = Field(

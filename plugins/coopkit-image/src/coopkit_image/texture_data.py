@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from pydantic import Field
 
-from coopkit.core import DataParams, SingleExample
+from coopkit.core import DataParams, SingleExample, Size
 from coopkit.errors import DataError
 from coopkit.media.frames import crop_and_resize
 from coopkit_image.imaging import to_unit_range
@@ -20,9 +20,7 @@ BUNDLED = ("brick", "grass", "gravel")
 
 class TextureImageParams(DataParams):
     image: str = Field("brick", description="a file path, or brick / grass / gravel (scikit-image)")
-    size: int | tuple[int, int] = Field(
-        64, description="resize to this side, or to [height, width]"
-    )
+    size: Size = Field(64, description="resize to this side, or to [height, width]")
     crop: float = Field(1.0, gt=0, le=1, description="centre-crop this fraction of each side first")
     color: Literal["auto", "gray", "rgb"] = Field(
         "auto", description="keep the image's own channels (auto), or convert"

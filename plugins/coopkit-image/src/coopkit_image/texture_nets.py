@@ -10,14 +10,20 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 from torch import nn
 
-from coopkit.core import EnergyModel, EnergyParams, LatentModel, LatentParams
+from coopkit.core import EnergyModel, EnergyParams, LatentModel, LatentParams, PositiveInt
 from coopkit_image.layers import ACTIVATIONS, Activation, init_normal, same_length, upsampling
 
 
 class TextureDescriptorParams(EnergyParams):
-    channels: list[int] = Field([100, 70, 30], min_length=1, description="filters per layer")
-    kernels: list[int] = Field([15, 9, 7], min_length=1, description="kernel size per layer")
-    strides: list[int] = Field([3, 1, 1], min_length=1, description="sub-sampling per layer")
+    channels: list[PositiveInt] = Field(
+        [100, 70, 30], min_length=1, description="filters per layer"
+    )
+    kernels: list[PositiveInt] = Field(
+        [15, 9, 7], min_length=1, description="kernel size per layer"
+    )
+    strides: list[PositiveInt] = Field(
+        [3, 1, 1], min_length=1, description="sub-sampling per layer"
+    )
     activation: Activation = "relu"
     init_std: float = Field(0.001, gt=0, description="std of the N(0, std²) weight initialisation")
 
@@ -47,7 +53,7 @@ class TextureDescriptor(EnergyModel):
 
 class TextureGeneratorParams(LatentParams):
     latent_channels: int = Field(64, ge=1, description="channels of the latent map X")
-    channels: list[int] = Field(
+    channels: list[PositiveInt] = Field(
         [512, 256, 128, 64], description="channels of the hidden deconvolution layers"
     )
     kernel: int = Field(

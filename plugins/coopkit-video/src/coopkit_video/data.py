@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from pydantic import Field
 
-from coopkit.core import DataParams, SingleExample
+from coopkit.core import DataParams, SingleExample, Size
 from coopkit.errors import DataError
 from coopkit.media.frames import crop_and_resize, sides
 from coopkit_video.procedural import PATTERNS, render
@@ -46,7 +46,7 @@ class OneClip(SingleExample):
 class ProceduralParams(DataParams):
     pattern: str = Field("fire", description=f"one of {', '.join(PATTERNS)}")
     frames: int = Field(16, ge=2, description="clip length")
-    size: int | tuple[int, int] = Field(48, description="frame side, or [height, width]")
+    size: Size = Field(48, description="frame side, or [height, width]")
     seed: int = Field(0, description="the clip is a deterministic function of the seed")
     scaling: Scaling = Field("clip", description=SCALING)
 
@@ -76,7 +76,7 @@ class VideoParams(DataParams):
     start: int = Field(0, ge=0, description="first frame")
     stride: int = Field(1, ge=1, description="take every stride-th frame")
     crop: float = Field(1.0, gt=0, le=1, description="centre-crop this fraction of each side")
-    size: int | tuple[int, int] | None = Field(48, description="resize frames to this (None: keep)")
+    size: Size | None = Field(48, description="resize frames to this (None: keep)")
     scaling: Scaling = Field("clip", description=SCALING)
 
 
