@@ -234,7 +234,10 @@ class Run:
         started, interrupted = time.perf_counter(), True
         title = Path(self.recipe.source).stem
         try:
-            with TrainingProgress(train.iterations, self.iteration, title, progress) as bar:
+            with (
+                out_of_memory_hint("training", "reduce train.chains or train.batch_size"),
+                TrainingProgress(train.iterations, self.iteration, title, progress) as bar,
+            ):
                 while self.iteration < train.iterations:
                     self._advance(data, bar)
             interrupted = False
