@@ -52,9 +52,11 @@ class LatentModel(nn.Module):
             )
         return x, y
 
-    def reconstruction_error(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """||Y − g(X)||² / (2σ²) per example."""
-        residual = y - self(x)
+    def reconstruction_error(
+        self, x: torch.Tensor, y: torch.Tensor, output: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """||Y − g(X)||² / (2σ²) per example; ``output`` is g(X) when it was computed already."""
+        residual = y - (self(x) if output is None else output)
         return reduce(residual.square(), "b ... -> b", "sum") / (2 * self.noise_std**2)
 
     def log_joint(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -62,12 +64,15 @@ class LatentModel(nn.Module):
         prior = reduce(x.square(), "b ... -> b", "sum") / 2
         return -self.reconstruction_error(x, y) - prior
 
-    def reconstruction_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def reconstruction_loss(
+        self, x: torch.Tensor, y: torch.Tensor, output: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """The G2 loss: Σ_pixels ||Ỹ − g(X)||²/(2σ²), averaged over examples (eq. 16).
 
         This one scale is used everywhere in coopkit; recipes' generator learning rates match it.
+        ``output`` is g(X) with its graph when it was computed already (Step G0's).
         """
-        return self.reconstruction_error(x, y).mean()
+        return self.reconstruction_error(x, y, output).mean()
 
 
 def upsampling_padding(kernel: int, factor: int) -> tuple[int, int]:

@@ -51,13 +51,15 @@ class Teacher(ABC):
         x: torch.Tensor,
         y: torch.Tensor,
         optimizer: torch.optim.Optimizer,
+        output: torch.Tensor | None = None,
     ) -> float:
         """Step G2: ``generator_steps`` gradient steps on Σ||Ỹ − g(X)||²/(2σ²) averaged over
-        chains. Returns the loss of the last step."""
+        chains. Returns the loss of the last step. ``output`` is g(X) with its graph, computed
+        with the current weights (Step G0's, when G1 kept X); the first step uses it."""
         x, y = x.detach(), y.detach()
-        for _ in range(self.params.generator_steps):
+        for step in range(self.params.generator_steps):
             optimizer.zero_grad(set_to_none=True)
-            loss = generator.reconstruction_loss(x, y)
+            loss = generator.reconstruction_loss(x, y, output if step == 0 else None)
             loss.backward()
             optimizer.step()
         return float(loss.detach())

@@ -28,10 +28,20 @@ class CoopNets(Algorithm):
         timer = PhaseTimer(p.device)
         p.generator.train()
 
+        teacher = self.teacher(iteration)
+        # When Step G1 keeps X = X̂, Step G2 regresses g(X̂) — G0's own output, with the same
+        # weights — so G0 keeps its graph for G2 instead of G2 running the generator again.
+        # (With latent inference, G1 moves X and G2 needs g at the new X: nothing to reuse.)
+        reuse_draft = not teacher.infers_latents
+
         with timer("G0"):  # initial generation: X̂ ~ N(0, I), Ŷ = g(X̂; α) (+ ε)
-            with torch.no_grad():
-                x_draft, y_draft = p.generator.sample(
-                    p.train.chains, p.rng, noise=p.train.draft_noise
+            x_draft = p.generator.sample_latent(p.train.chains, p.rng)
+            with torch.set_grad_enabled(reuse_draft):
+                g_draft = p.generator(x_draft)
+            y_draft = g_draft.detach()
+            if p.train.draft_noise:
+                y_draft = y_draft + p.generator.noise_std * torch.randn(
+                    y_draft.shape, generator=p.rng, device=y_draft.device, dtype=y_draft.dtype
                 )
 
         with timer("D1"):  # Langevin revision of the drafts under the descriptor
@@ -41,7 +51,6 @@ class CoopNets(Algorithm):
             f_draft = energy.mean_score()  # before D2 moves θ
 
         with timer("G1"):  # latents that explain the revision: X̂ itself, or inferred from it
-            teacher = self.teacher(iteration)
             x_taught, inference_stats = teacher.infer(p.generator, x_draft, y_revised, p.rng)
 
         with timer("D2"):  # density shifting: observed up, revised down
@@ -51,7 +60,11 @@ class CoopNets(Algorithm):
 
         with timer("G2"):  # reconstruction: g(X) regressed onto the revision (MCMC teaching)
             generator_loss = teacher.reconstruct(
-                p.generator, x_taught, y_revised, p.generator_optimizer
+                p.generator,
+                x_taught,
+                y_revised,
+                p.generator_optimizer,
+                output=g_draft if reuse_draft else None,
             )
 
         self._draft, self._revision, self._latents = y_draft, y_revised, x_taught

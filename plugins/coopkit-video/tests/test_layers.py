@@ -1,0 +1,299 @@
+"""The layers of coopkit_video.layers compute what nn.Conv3d / nn.ConvTranspose3d compute."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import torch
+from coopkit_video import nets
+from coopkit_video.layers import (
+    SpatiallyFullyConnectedConv3d,
+    SpatiallyFullyConnectedConvTranspose3d,
+    StridedConv3d,
+)
+from coopkit_video.nets import (
+    SpatioTemporalDescriptor,
+    SpatioTemporalGenerator,
+    STDescriptorParams,
+    STGeneratorParams,
+)
+from torch import nn
+
+from coopkit.core import upsampling_padding
+
+TOLERANCE = 1e-5  # of the largest magnitude of the compared tensor
+
+
+def assert_close(actual: torch.Tensor, expected: torch.Tensor, tolerance: float = TOLERANCE):
+    assert actual.shape == expected.shape
+    scale = expected.abs().max().item()
+    error = (actual - expected).abs().max().item()
+    assert error <= tolerance * scale, f"max |difference| {error:.3g} at scale {scale:.3g}"
+
+
+def same_result_and_gradients(layer: nn.Module, parent: type[nn.Module], x: torch.Tensor) -> None:
+    """The layer's output and the gradients of a random linear function of it (input, weight,
+    bias) equal those of the parent class's forward on the same parameters."""
+    results = []
+    for forward in (layer.forward, lambda x: parent.forward(layer, x)):
+        x_ = x.clone().requires_grad_()
+        y = forward(x_)
+        probe = torch.randn(y.shape, generator=torch.Generator().manual_seed(1))
+        grads = torch.autograd.grad((y * probe).sum(), [x_, layer.weight, layer.bias])
+        results.append((y.detach(), *grads))
+    for fast, plain in zip(*results, strict=True):
+        assert_close(fast, plain)
+
+
+SHAPES = [  # (batch, frames, temporal kernel, temporal stride); nets.py uses stride 2
+    *((batch, frames, kernel, 2) for batch in (1, 3) for frames in (4, 7, 16) for kernel in (4, 5)),
+    (2, 9, 3, 1),
+    (2, 6, 4, 1),
+]
+
+
+@pytest.mark.parametrize(("batch", "frames", "kernel", "stride"), SHAPES)
+def test_conv_equals_conv3d(batch, frames, kernel, stride):
+    torch.manual_seed(0)
+    layer = SpatiallyFullyConnectedConv3d(
+        7, 5, (kernel, 6, 5), stride=(stride, 1, 1), padding=(kernel // 2, 0, 0)
+    )
+    same_result_and_gradients(layer, nn.Conv3d, torch.randn(batch, 7, frames, 6, 5))
+
+
+@pytest.mark.parametrize(("batch", "frames", "kernel", "stride"), [*SHAPES, (2, 5, 3, 2)])
+def test_transposed_conv_equals_conv_transpose3d(batch, frames, kernel, stride):
+    torch.manual_seed(0)
+    # as nets.py builds it at stride 2 (output padding 1 for odd kernels); 'same' at stride 1
+    padding, extra = upsampling_padding(kernel, 2) if stride == 2 else ((kernel - 1) // 2, 0)
+    layer = SpatiallyFullyConnectedConvTranspose3d(
+        7,
+        5,
+        (kernel, 6, 5),
+        stride=(stride, 1, 1),
+        padding=(padding, 0, 0),
+        output_padding=(extra, 0, 0),
+    )
+    same_result_and_gradients(layer, nn.ConvTranspose3d, torch.randn(batch, 7, frames, 1, 1))
+
+
+def test_transposed_conv_with_output_padding_beyond_the_taps():
+    torch.manual_seed(0)  # padding 0, output padding 1: the last frame gets the bias only
+    layer = SpatiallyFullyConnectedConvTranspose3d(
+        4, 3, (2, 3, 3), stride=(2, 1, 1), output_padding=(1, 0, 0)
+    )
+    same_result_and_gradients(layer, nn.ConvTranspose3d, torch.randn(2, 4, 5, 1, 1))
+
+
+def test_other_sizes_fall_back_to_the_parent_forward():
+    torch.manual_seed(0)
+    conv = SpatiallyFullyConnectedConv3d(4, 3, (3, 2, 2), padding=(1, 0, 0))
+    for x in (torch.randn(2, 4, 5, 3, 4), torch.randn(4, 5, 2, 2)):  # larger frames, unbatched
+        assert torch.equal(conv(x), nn.Conv3d.forward(conv, x))
+    transposed = SpatiallyFullyConnectedConvTranspose3d(4, 3, (3, 2, 2), padding=(1, 0, 0))
+    x = torch.randn(2, 4, 5, 2, 3)
+    assert torch.equal(transposed(x), nn.ConvTranspose3d.forward(transposed, x))
+
+
+def test_same_parameters_as_the_parent():
+    fast = SpatiallyFullyConnectedConv3d(4, 3, (5, 2, 2), stride=(2, 1, 1), padding=(2, 0, 0))
+    plain = nn.Conv3d(4, 3, (5, 2, 2), stride=(2, 1, 1), padding=(2, 0, 0))
+    assert isinstance(fast, nn.Conv3d)
+    assert {k: v.shape for k, v in fast.state_dict().items()} == {
+        k: v.shape for k, v in plain.state_dict().items()
+    }
+    transposed = SpatiallyFullyConnectedConvTranspose3d(4, 3, (4, 2, 2), stride=(2, 1, 1))
+    assert isinstance(transposed, nn.ConvTranspose3d)
+    assert transposed.weight.shape == (4, 3, 4, 2, 2)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"groups": 2}, {"dilation": 2}, {"padding": (1, 1, 0)}, {"padding": "same"}],
+)
+def test_unsupported_settings_are_refused(settings):
+    with pytest.raises(ValueError, match="needs groups=1"):
+        SpatiallyFullyConnectedConv3d(4, 4, (3, 2, 2), **settings)
+    with pytest.raises(ValueError):
+        SpatiallyFullyConnectedConvTranspose3d(4, 4, (3, 2, 2), **settings)
+    with pytest.raises(ValueError, match="output_padding"):
+        SpatiallyFullyConnectedConvTranspose3d(4, 4, (3, 2, 2), stride=2, output_padding=1)
+
+
+STRIDED_SHAPES = [  # (batch, frames × height × width, kernel); nets.py: stride 2, padding k // 2
+    *(
+        (batch, size, kernel)
+        for batch in (1, 3)
+        for size in ((8, 6, 6), (7, 9, 5))
+        for kernel in (4, 5)
+    ),
+    (2, (6, 5, 8), 3),
+]
+
+
+@pytest.mark.parametrize(("batch", "size", "kernel"), STRIDED_SHAPES)
+def test_strided_conv_equals_conv3d(batch, size, kernel):
+    torch.manual_seed(0)
+    layer = StridedConv3d(3, 8, kernel, stride=2, padding=kernel // 2)
+    same_result_and_gradients(layer, nn.Conv3d, torch.randn(batch, 3, *size))
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding"),
+    [((3, 5, 4), (1, 2, 3), (0, 2, 1)), (3, 3, 0), (5, 2, 0), (2, 2, 1), (1, 2, 0)],
+)
+def test_strided_conv_equals_conv3d_at_other_strides_and_paddings(kernel, stride, padding):
+    torch.manual_seed(0)
+    layer = StridedConv3d(3, 4, kernel, stride=stride, padding=padding)
+    same_result_and_gradients(layer, nn.Conv3d, torch.randn(2, 3, 7, 8, 9))
+
+
+def graph_nodes(tensor: torch.Tensor) -> list:
+    """The autograd nodes behind a tensor."""
+    nodes, todo = [], [tensor.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is not None and node not in nodes:
+            nodes.append(node)
+            todo += [next_node for next_node, _ in node.next_functions]
+    return nodes
+
+
+def test_strided_conv_input_gradient_alone_skips_the_weight_gradient():
+    """The Langevin step asks for the input gradient only (autograd.grad with inputs=): the
+    convolution's backward (the general kernels' weight, bias and strided input gradients) is not
+    run, and no parameter gets a gradient."""
+    torch.manual_seed(0)
+    layer = StridedConv3d(3, 8, 5, stride=2, padding=2)
+    x = torch.randn(2, 3, 8, 6, 6, requires_grad=True)
+    y = layer(x)
+    ran = []
+    for node in graph_nodes(y):
+        if "Convolution" in type(node).__name__:
+            node.register_prehook(lambda grads, node=node: ran.append(node))
+    (grad,) = torch.autograd.grad(y.square().sum(), inputs=x)
+    assert not ran
+    assert layer.weight.grad is None and layer.bias.grad is None
+    y = nn.Conv3d.forward(layer, x)
+    assert_close(grad, torch.autograd.grad(y.square().sum(), inputs=x)[0])
+
+
+def test_strided_conv_second_derivatives_equal_conv3d():
+    """A function of the input gradient (a gradient penalty) differentiates alike in the input
+    and the parameters."""
+    torch.manual_seed(0)
+    layer = StridedConv3d(3, 6, 4, stride=2, padding=2)
+    x = torch.randn(2, 3, 7, 6, 5)
+    results = []
+    for forward in (layer.forward, lambda x: nn.Conv3d.forward(layer, x)):
+        x_ = x.clone().requires_grad_()
+        (grad,) = torch.autograd.grad(forward(x_).tanh().sum(), x_, create_graph=True)
+        results.append(torch.autograd.grad(grad.square().sum(), [x_, layer.weight, layer.bias]))
+    for fast, plain in zip(*results, strict=True):
+        assert_close(fast, plain)
+
+
+def test_strided_conv_output_can_be_modified_in_place():
+    torch.manual_seed(0)
+    layer = StridedConv3d(3, 4, 3, stride=2, padding=1)
+    x = torch.randn(1, 3, 6, 6, 6, requires_grad=True)
+    y = layer(x)
+    assert y._base is None  # not a view of another tensor
+    torch.relu_(y).sum().backward()
+    expected = torch.autograd.grad(nn.Conv3d.forward(layer, x).relu().sum(), x)[0]
+    assert_close(x.grad, expected)
+
+
+def test_strided_conv_falls_back_to_the_parent_forward():
+    torch.manual_seed(0)
+
+    def parent_ran(y: torch.Tensor) -> bool:
+        return "StridedInputGradient" not in type(y.grad_fn).__name__
+
+    layer = StridedConv3d(3, 4, 3, stride=2, padding=1)
+    x = torch.randn(2, 3, 6, 6, 6)
+    x_grad = x.clone().requires_grad_()
+    assert not parent_ran(layer(x_grad))
+    assert parent_ran(layer(x))  # the input needs no gradient
+    assert parent_ran(layer(x_grad[0]))  # unbatched
+    with torch.no_grad():
+        assert torch.equal(layer(x_grad), nn.Conv3d.forward(layer, x))
+    unit = StridedConv3d(3, 4, 3, padding=1)  # stride 1: nothing to gain
+    assert parent_ran(unit(x_grad))
+    assert torch.equal(unit(x_grad), nn.Conv3d.forward(unit, x_grad))
+    assert isinstance(layer, nn.Conv3d)
+    assert {k: v.shape for k, v in layer.state_dict().items()} == {
+        k: v.shape for k, v in nn.Conv3d(3, 4, 3, stride=2, padding=1).state_dict().items()
+    }
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"groups": 3}, {"dilation": 2}, {"padding": "valid"}, {"padding_mode": "reflect"}],
+)
+def test_strided_conv_unsupported_settings_are_refused(settings):
+    with pytest.raises(ValueError, match="needs groups=1"):
+        StridedConv3d(3, 6, 3, stride=2, **settings)
+
+
+# The recipe's sizes (recipes/dyntex.toml): 32 frames of 48×48 RGB.
+DYNTEX_SHAPE = (3, 32, 48, 48)
+
+
+def plain_twin(model: nn.Module, build: Callable[[], nn.Module], monkeypatch) -> nn.Module:
+    """The same model built with nn.Conv3d / nn.ConvTranspose3d, with the same parameters."""
+    with monkeypatch.context() as patch:
+        patch.setattr(nets, "SpatiallyFullyConnectedConv3d", nn.Conv3d)
+        patch.setattr(nets, "SpatiallyFullyConnectedConvTranspose3d", nn.ConvTranspose3d)
+        patch.setattr(nets, "StridedConv3d", nn.Conv3d)
+        twin = build()
+    assert not any(
+        isinstance(
+            m,
+            SpatiallyFullyConnectedConv3d | SpatiallyFullyConnectedConvTranspose3d | StridedConv3d,
+        )
+        for m in twin.modules()
+    )
+    twin.load_state_dict(model.state_dict())
+    return twin
+
+
+def test_descriptor_at_recipe_size_matches_plain_layers(monkeypatch):
+    torch.manual_seed(0)
+    params = STDescriptorParams(channels=[120, 30, 10], reference_std=0.016)
+    model = SpatioTemporalDescriptor(params, DYNTEX_SHAPE)
+    assert isinstance(model.net[0], StridedConv3d)
+    assert isinstance(model.net[2], SpatiallyFullyConnectedConv3d)
+    plain = plain_twin(model, lambda: SpatioTemporalDescriptor(params, DYNTEX_SHAPE), monkeypatch)
+    y = torch.rand(2, *DYNTEX_SHAPE) * 2 - 1
+    outputs = []
+    for net in (model, plain):  # f and its gradient, the part of the Langevin drift the net gives
+        y_ = y.clone().requires_grad_()  # (the reference's ||Y||²/2s² would swamp it at init)
+        score = net.score(y_)
+        (gradient,) = torch.autograd.grad(score.sum(), y_)
+        outputs.append((score.detach(), gradient))
+    # oneDNN's convolution, summing 345,600 products per output, is itself ~2e-5 from float64
+    for fast, reference in zip(*outputs, strict=True):
+        assert_close(fast, reference, tolerance=1e-4)
+
+
+def test_generator_at_recipe_size_matches_plain_layers(monkeypatch):
+    torch.manual_seed(0)
+    params = STGeneratorParams(
+        latent_channels=5,
+        temporal_channels=[256, 128],
+        upsampling_channels=[64],
+        temporal_kernel=4,
+        kernel=4,
+    )
+    model = SpatioTemporalGenerator(params, DYNTEX_SHAPE)
+    assert isinstance(model.net[3], SpatiallyFullyConnectedConvTranspose3d)
+    plain = plain_twin(model, lambda: SpatioTemporalGenerator(params, DYNTEX_SHAPE), monkeypatch)
+    x = model.sample_latent(2)
+    outputs = []
+    for net in (model, plain):  # G0/G2's forward, batch norm on batch statistics
+        net.train()
+        with torch.no_grad():
+            outputs.append(net(x))
+    assert_close(*outputs, tolerance=1e-4)
