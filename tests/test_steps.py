@@ -60,3 +60,17 @@ def test_batch_norm_in_training_keeps_the_batches_apart():
     with_norm = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))
     assert uses_batch_statistics(with_norm)
     assert not uses_batch_statistics(with_norm.eval())
+
+
+def test_g2_reusing_g0s_pass_updates_the_generator_as_a_fresh_pass_does(host, write_recipe):
+    """With X kept by G1, G2 regresses G0's own output instead of running the generator again:
+    the same loss and the same weights after the step."""
+    import coopkit
+
+    runs = [coopkit.build(write_recipe(f"run{i}"), host=host) for i in range(2)]
+    runs[1].teacher.infers_latents = True  # still keeps X, but G2 now runs the generator anew
+    observed = runs[0].data.batch(torch.arange(2))
+    metrics = [run.algorithm.step(observed, torch.arange(2), 0) for run in runs]
+    assert metrics[0]["generator_loss"] == metrics[1]["generator_loss"]
+    for a, b in zip(runs[0].generator.parameters(), runs[1].generator.parameters(), strict=True):
+        assert torch.equal(a, b)
