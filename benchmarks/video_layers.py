@@ -7,7 +7,8 @@ process on one thread.
 Prints the median wall and CPU milliseconds and minor page faults of each layer's forward and
 backward at the sizes of ``recipes/dyntex.toml`` (overrides as for ``coopkit run``): the
 descriptor's first layer (plain, ``StridedConv3d``, and plain in ``channels_last_3d``), the
-descriptor's spatially fully connected layer and the generator's. Then whole training iterations of
+descriptor's spatially fully connected layer and the generator's, and the generator's up-sampling
+layers (plain against ``PhaseConvTranspose3d``'s form; ``nets.py`` uses it for the output layer). Then whole training iterations of
 that recipe built three ways (same seed, so the same weights and draws): all plain, the spatially
 fully connected layers only, and all of ``coopkit_video.layers`` (what ``nets.py`` builds).
 The variants of each case alternate call by call, so that load from other processes hits them alike;
@@ -29,6 +30,7 @@ from pathlib import Path
 import torch
 from coopkit_video import nets
 from coopkit_video.layers import (
+    PhaseConvTranspose3d,
     SpatiallyFullyConnectedConv3d,
     SpatiallyFullyConnectedConvTranspose3d,
     StridedConv3d,
@@ -47,10 +49,11 @@ FAST_LAYERS = {
     "SpatiallyFullyConnectedConv3d": nn.Conv3d,
     "SpatiallyFullyConnectedConvTranspose3d": nn.ConvTranspose3d,
     "StridedConv3d": nn.Conv3d,
+    "PhaseConvTranspose3d": nn.ConvTranspose3d,
 }
 BUILDS = {  # name: the layers replaced by their parent class
     "plain": set(FAST_LAYERS),
-    "spatially f.c. only": {"StridedConv3d"},
+    "spatially f.c. only": {"StridedConv3d", "PhaseConvTranspose3d"},
     "all (nets.py)": set(),
 }
 
@@ -160,11 +163,12 @@ def main() -> None:
     generator_layer = next(
         m for m in run.generator.modules() if isinstance(m, SpatiallyFullyConnectedConvTranspose3d)
     )
+    upsampling = [m for m in run.generator.modules() if isinstance(m, nn.ConvTranspose3d)][2:]
     # the layers' inputs at the recipe's sizes, captured from one forward of each net
     captured = {}
     hooks = [
         layer.register_forward_hook(lambda m, i, o: captured.__setitem__(m, i[0].detach()))
-        for layer in (first_layer, descriptor_layer, generator_layer)
+        for layer in (first_layer, descriptor_layer, generator_layer, *upsampling)
     ]
     with torch.no_grad():
         _, drafts = run.generator.sample(chains)
@@ -195,6 +199,18 @@ def main() -> None:
             True,
         ),
     ]
+    for layer in upsampling:  # the parent's kernel against the phase form (nets.py: output layer)
+        cases.append(
+            (
+                f"generator {layer.in_channels} → {layer.out_channels}, fwd + input/weight grad",
+                layer,
+                lambda layer: {
+                    "plain": lambda x: nn.ConvTranspose3d.forward(layer, x),
+                    "phase": lambda x: PhaseConvTranspose3d.forward(layer, x),
+                },
+                True,
+            )
+        )
     rows = []
     for title, layer, variants, weight_grad in cases:
         x = captured[layer]

@@ -8,6 +8,7 @@ import pytest
 import torch
 from coopkit_video import nets
 from coopkit_video.layers import (
+    PhaseConvTranspose3d,
     SpatiallyFullyConnectedConv3d,
     SpatiallyFullyConnectedConvTranspose3d,
     StridedConv3d,
@@ -119,6 +120,91 @@ def test_unsupported_settings_are_refused(settings):
         SpatiallyFullyConnectedConvTranspose3d(4, 4, (3, 2, 2), **settings)
     with pytest.raises(ValueError, match="output_padding"):
         SpatiallyFullyConnectedConvTranspose3d(4, 4, (3, 2, 2), stride=2, output_padding=1)
+
+
+def mm_calls(call: Callable[[], object]) -> int:
+    """How many matrix products (mm / addmm) a call runs."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        calls = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.overloadpacket in (torch.ops.aten.mm, torch.ops.aten.addmm):
+                Count.calls += 1
+            return func(*args, **(kwargs or {}))
+
+    with Count():
+        call()
+    return Count.calls
+
+
+def test_conv_input_gradient_alone_skips_the_weight_gradient():
+    """The Langevin step asks for the input gradient only: one matrix product in the backward
+    (none for the weight), and no parameter gets a gradient."""
+    torch.manual_seed(0)
+    layer = SpatiallyFullyConnectedConv3d(7, 5, (5, 6, 5), stride=(2, 1, 1), padding=(2, 0, 0))
+    x = torch.randn(2, 7, 8, 6, 5, requires_grad=True)
+    y = layer(x)
+    loss = y.square().sum()
+    grads = []
+    assert mm_calls(lambda: grads.append(torch.autograd.grad(loss, inputs=x)[0])) == 1
+    assert layer.weight.grad is None and layer.bias.grad is None
+    expected = torch.autograd.grad(nn.Conv3d.forward(layer, x).square().sum(), x)[0]
+    assert_close(grads[0], expected)
+
+
+def test_conv_second_derivatives_equal_conv3d():
+    torch.manual_seed(0)
+    layer = SpatiallyFullyConnectedConv3d(4, 3, (4, 3, 2), stride=(2, 1, 1), padding=(1, 0, 0))
+    x = torch.randn(2, 4, 7, 3, 2)
+    results = []
+    for forward in (layer.forward, lambda x: nn.Conv3d.forward(layer, x)):
+        x_ = x.clone().requires_grad_()
+        (grad,) = torch.autograd.grad(forward(x_).tanh().sum(), x_, create_graph=True)
+        results.append(torch.autograd.grad(grad.square().sum(), [x_, layer.weight, layer.bias]))
+    for fast, plain in zip(*results, strict=True):
+        assert_close(fast, plain)
+
+
+PHASE_SETTINGS = [  # in, out, kernel, stride, padding, output padding, input frames × h × w
+    (8, 3, (3, 4, 4), (1, 2, 2), (1, 1, 1), 0, (5, 6, 7)),  # the st-generator's output layer
+    (6, 5, 4, 2, 1, 0, (4, 3, 5)),  # its 128 → 64 layer
+    (4, 3, 5, 2, 2, 1, (3, 4, 5)),  # the paper's kernel 5: zero phase taps
+    (3, 4, (2, 3, 4), (2, 3, 1), (0, 1, 2), (1, 2, 0), (3, 2, 4)),
+]
+
+
+@pytest.mark.parametrize(
+    ("channels", "out", "kernel", "stride", "padding", "extra", "size"), PHASE_SETTINGS
+)
+@pytest.mark.parametrize("batch", [1, 2])
+def test_phase_transposed_conv_equals_conv_transpose3d(
+    batch, channels, out, kernel, stride, padding, extra, size
+):
+    torch.manual_seed(0)
+    layer = PhaseConvTranspose3d(
+        channels, out, kernel, stride=stride, padding=padding, output_padding=extra
+    )
+    same_result_and_gradients(layer, nn.ConvTranspose3d, torch.randn(batch, channels, *size))
+
+
+def test_phase_transposed_conv_parameters_fallback_and_refusals():
+    torch.manual_seed(0)
+    layer = PhaseConvTranspose3d(4, 3, 4, stride=2, padding=1)
+    plain = nn.ConvTranspose3d(4, 3, 4, stride=2, padding=1)
+    assert isinstance(layer, nn.ConvTranspose3d)
+    assert {k: v.shape for k, v in layer.state_dict().items()} == {
+        k: v.shape for k, v in plain.state_dict().items()
+    }
+    x = torch.randn(4, 3, 5, 6)  # unbatched
+    assert torch.equal(layer(x), nn.ConvTranspose3d.forward(layer, x))
+    x = torch.randn(1, 4, 3, 5, 6)
+    size = [7, 11, 13]  # output_size: the parent's forward
+    assert torch.equal(layer(x, size), nn.ConvTranspose3d.forward(layer, x, size))
+    for settings in ({"groups": 2}, {"dilation": 2}):
+        with pytest.raises(ValueError, match="needs groups=1"):
+            PhaseConvTranspose3d(4, 4, 4, stride=2, **settings)
 
 
 STRIDED_SHAPES = [  # (batch, frames × height × width, kernel); nets.py: stride 2, padding k // 2
@@ -247,11 +333,18 @@ def plain_twin(model: nn.Module, build: Callable[[], nn.Module], monkeypatch) ->
         patch.setattr(nets, "SpatiallyFullyConnectedConv3d", nn.Conv3d)
         patch.setattr(nets, "SpatiallyFullyConnectedConvTranspose3d", nn.ConvTranspose3d)
         patch.setattr(nets, "StridedConv3d", nn.Conv3d)
+        patch.setattr(nets, "PhaseConvTranspose3d", nn.ConvTranspose3d)
         twin = build()
+    fast = (
+        SpatiallyFullyConnectedConv3d
+        | SpatiallyFullyConnectedConvTranspose3d
+        | StridedConv3d
+        | PhaseConvTranspose3d
+    )
     assert not any(
         isinstance(
             m,
-            SpatiallyFullyConnectedConv3d | SpatiallyFullyConnectedConvTranspose3d | StridedConv3d,
+            fast,
         )
         for m in twin.modules()
     )
@@ -289,6 +382,8 @@ def test_generator_at_recipe_size_matches_plain_layers(monkeypatch):
     )
     model = SpatioTemporalGenerator(params, DYNTEX_SHAPE)
     assert isinstance(model.net[3], SpatiallyFullyConnectedConvTranspose3d)
+    assert isinstance(model.net[-2], PhaseConvTranspose3d)
+    assert type(model.net[6]) is nn.ConvTranspose3d  # 128 → 64: the parent's kernel is faster
     plain = plain_twin(model, lambda: SpatioTemporalGenerator(params, DYNTEX_SHAPE), monkeypatch)
     x = model.sample_latent(2)
     outputs = []

@@ -8,10 +8,12 @@ Generator: a latent sequence (latent_channels × t/8 × 1 × 1) goes through a t
 a layer that is spatially fully connected (to an s₀ × s₀ map) and temporally deconvolutional, then
 stride-2 5×5×5 up-sampling deconvolutions (the first also doubles time); batch norm + ReLU; tanh.
 
-The two spatially fully connected layers and the descriptor's stride-2 first layer are
-:mod:`coopkit_video.layers`' subclasses of ``nn.Conv3d`` / ``nn.ConvTranspose3d``: the same
-parameters and result, computed faster on CPU (matrix products for the former; for the latter, the
-input gradient that every Langevin step needs as one stride-1 convolution over 2×2×2 phases).
+The two spatially fully connected layers, the descriptor's stride-2 first layer and (for an even
+spatial kernel) the generator's output layer are :mod:`coopkit_video.layers`' subclasses of
+``nn.Conv3d`` / ``nn.ConvTranspose3d``: the same parameters and result, computed faster on CPU
+(matrix products for the first two; for the descriptor's first layer, the input gradient that every
+Langevin step needs as one stride-1 convolution over 2×2×2 phases; the output layer as one stride-1
+transposed convolution over its stride's phases).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from coopkit.core import (
     upsampling_padding,
 )
 from coopkit_video.layers import (
+    PhaseConvTranspose3d,
     SpatiallyFullyConnectedConv3d,
     SpatiallyFullyConnectedConvTranspose3d,
     StridedConv3d,
@@ -165,8 +168,10 @@ class SpatioTemporalGenerator(LatentModel):
             time_stride = 2 if index == 0 else 1  # the first up-sampling also doubles time
             time_kernel = kt if index == 0 else 3
             padding, extra = upsampling_padding(time_kernel, time_stride)
+            # the output layer as a phase convolution where no phase tap is zero (measured faster)
+            output_layer = index == upsamplings - 1 and k % 2 == 0
             layers.append(
-                nn.ConvTranspose3d(
+                (PhaseConvTranspose3d if output_layer else nn.ConvTranspose3d)(
                     c_in,
                     c_out,
                     (time_kernel, k, k),
