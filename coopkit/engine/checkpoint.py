@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from coopkit.engine.atomic import replacing
 from coopkit.errors import CheckpointError
 
 FORMAT = "coopkit-checkpoint/1"
@@ -59,19 +58,6 @@ def remove_stale_temporaries(directory: Path) -> list[Path]:
     return stale
 
 
-def _fsync_directory(directory: Path) -> None:
-    try:
-        handle = os.open(directory, os.O_RDONLY)
-    except OSError:  # not possible on every platform (e.g. Windows); the rename is still atomic
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)
-
-
 def flatten_metadata(metadata: dict[str, Any]) -> dict[str, str]:
     """Metadata as safetensors stores it: strings, anything else as JSON, plus the format tag."""
     return {
@@ -88,24 +74,16 @@ def write_checkpoint(
     flat_meta = {**flatten_metadata(metadata), "sha256": tensor_digest(ready)}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as error:
         raise CheckpointError(f"{path.parent}: cannot write checkpoints there ({error})") from None
-    os.close(handle)
     try:
-        save_file(ready, temporary, metadata=flat_meta)
-        with open(temporary, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(temporary, path)
-        _fsync_directory(path.parent)
+        with replacing(path) as temporary:
+            save_file(ready, temporary, metadata=flat_meta)
     except (OSError, SafetensorError) as error:
         raise CheckpointError(
             f"{path}: the checkpoint could not be written ({error}); the earlier checkpoints are "
             "untouched. Free disk space (or pick another output.dir) and continue with --resume."
         ) from None
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
 
 
 def read_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
+from coopkit.engine.atomic import replacing, temporary_prefix
 from coopkit.engine.checkpoint import list_checkpoints, remove_stale_temporaries
 from coopkit.errors import CoopkitWarning, UserError
 
@@ -75,7 +75,7 @@ class RunDirectory:
         """Temporary files a crash left behind (call it holding the run's lock)."""
         remove_stale_temporaries(self.checkpoints)
         for name in (self.metrics.name, self.recipe.name):
-            for stale in self.path.glob(f".{name}.*"):
+            for stale in self.path.glob(f"{temporary_prefix(self.path / name)}*"):
                 stale.unlink(missing_ok=True)
 
     def claim(self, *, continuing: bool, restart: bool = False) -> None:
@@ -164,17 +164,8 @@ class RunDirectory:
         self._replace(self.metrics, "".join(json.dumps(m) + "\n" for m in kept))
 
     def _replace(self, path: Path, text: str) -> None:
-        """Writes ``path`` whole or not at all: a temporary file, synced, then renamed."""
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(handle, "w") as file:
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, path)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+        with replacing(path) as temporary:
+            Path(temporary).write_text(text)
 
     # ------------------------------------------------------------------ samples and checkpoints
 

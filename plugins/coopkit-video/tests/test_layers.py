@@ -154,10 +154,9 @@ def test_conv_input_gradient_alone_skips_the_weight_gradient():
     assert_close(grads[0], expected)
 
 
-def test_conv_second_derivatives_equal_conv3d():
-    torch.manual_seed(0)
-    layer = SpatiallyFullyConnectedConv3d(4, 3, (4, 3, 2), stride=(2, 1, 1), padding=(1, 0, 0))
-    x = torch.randn(2, 4, 7, 3, 2)
+def assert_second_derivatives_equal_conv3d(layer: nn.Conv3d, x: torch.Tensor) -> None:
+    """A function of the input gradient (a gradient penalty) differentiates alike in the input
+    and the parameters through the fast layer and through ``nn.Conv3d``."""
     results = []
     for forward in (layer.forward, lambda x: nn.Conv3d.forward(layer, x)):
         x_ = x.clone().requires_grad_()
@@ -165,6 +164,13 @@ def test_conv_second_derivatives_equal_conv3d():
         results.append(torch.autograd.grad(grad.square().sum(), [x_, layer.weight, layer.bias]))
     for fast, plain in zip(*results, strict=True):
         assert_close(fast, plain)
+
+
+def test_conv_second_derivatives_equal_conv3d():
+    torch.manual_seed(0)
+    layer = SpatiallyFullyConnectedConv3d(4, 3, (4, 3, 2), stride=(2, 1, 1), padding=(1, 0, 0))
+    x = torch.randn(2, 4, 7, 3, 2)
+    assert_second_derivatives_equal_conv3d(layer, x)
 
 
 PHASE_SETTINGS = [  # in, out, kernel, stride, padding, output padding, input frames × h × w
@@ -266,18 +272,10 @@ def test_strided_conv_input_gradient_alone_skips_the_weight_gradient():
 
 
 def test_strided_conv_second_derivatives_equal_conv3d():
-    """A function of the input gradient (a gradient penalty) differentiates alike in the input
-    and the parameters."""
     torch.manual_seed(0)
     layer = StridedConv3d(3, 6, 4, stride=2, padding=2)
     x = torch.randn(2, 3, 7, 6, 5)
-    results = []
-    for forward in (layer.forward, lambda x: nn.Conv3d.forward(layer, x)):
-        x_ = x.clone().requires_grad_()
-        (grad,) = torch.autograd.grad(forward(x_).tanh().sum(), x_, create_graph=True)
-        results.append(torch.autograd.grad(grad.square().sum(), [x_, layer.weight, layer.bias]))
-    for fast, plain in zip(*results, strict=True):
-        assert_close(fast, plain)
+    assert_second_derivatives_equal_conv3d(layer, x)
 
 
 def test_strided_conv_output_can_be_modified_in_place():

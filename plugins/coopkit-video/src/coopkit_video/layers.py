@@ -27,21 +27,26 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def _check_fast_path(layer: nn.Module, kind: str) -> None:
-    """Raises ValueError for the settings the matrix-product forward does not implement."""
+def refuse_unsupported(layer: nn.Module, *, padding_in_time_only: bool = False) -> None:
+    """Raises ValueError for the settings the fast formulations do not implement: groups,
+    dilation, string padding, padding modes other than zeros, and (with
+    ``padding_in_time_only``) padding in space."""
     problems = []
     if layer.groups != 1:
         problems.append(f"groups={layer.groups}")
     if tuple(layer.dilation) != (1, 1, 1):
         problems.append(f"dilation={layer.dilation}")
-    if isinstance(layer.padding, str) or tuple(layer.padding[1:]) != (0, 0):
-        problems.append(f"padding={layer.padding!r} (only temporal padding)")
+    if isinstance(layer.padding, str) or (
+        padding_in_time_only and tuple(layer.padding[1:]) != (0, 0)
+    ):
+        problems.append(f"padding={layer.padding!r}")
     if layer.padding_mode != "zeros":
         problems.append(f"padding_mode={layer.padding_mode!r}")
     if problems:
+        padding = "(t, 0, 0)" if padding_in_time_only else "numeric"
         raise ValueError(
-            f"{kind} needs groups=1, dilation=1 and zero padding in time only, "
-            "padding=(t, 0, 0); got " + ", ".join(problems)
+            f"{type(layer).__name__} needs groups=1, dilation=1 and zero padding, {padding}; "
+            "got " + ", ".join(problems)
         )
 
 
@@ -94,7 +99,7 @@ class SpatiallyFullyConnectedConv3d(nn.Conv3d):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        _check_fast_path(self, type(self).__name__)
+        refuse_unsupported(self, padding_in_time_only=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         kt, kh, kw = self.kernel_size
@@ -119,7 +124,7 @@ class SpatiallyFullyConnectedConvTranspose3d(nn.ConvTranspose3d):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        _check_fast_path(self, type(self).__name__)
+        refuse_unsupported(self, padding_in_time_only=True)
         if tuple(self.output_padding[1:]) != (0, 0) or self.output_padding[0] >= self.stride[0]:
             raise ValueError(
                 f"{type(self).__name__} needs output_padding (t, 0, 0) with t < the temporal "
@@ -257,20 +262,7 @@ class StridedConv3d(nn.Conv3d):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        problems = []
-        if self.groups != 1:
-            problems.append(f"groups={self.groups}")
-        if tuple(self.dilation) != (1, 1, 1):
-            problems.append(f"dilation={self.dilation}")
-        if isinstance(self.padding, str):
-            problems.append(f"padding={self.padding!r}")
-        if self.padding_mode != "zeros":
-            problems.append(f"padding_mode={self.padding_mode!r}")
-        if problems:
-            raise ValueError(
-                f"{type(self).__name__} needs groups=1, dilation=1 and numeric zero padding; got "
-                + ", ".join(problems)
-            )
+        refuse_unsupported(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if (
@@ -304,15 +296,7 @@ class PhaseConvTranspose3d(nn.ConvTranspose3d):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        problems = []
-        if self.groups != 1:
-            problems.append(f"groups={self.groups}")
-        if tuple(self.dilation) != (1, 1, 1):
-            problems.append(f"dilation={self.dilation}")
-        if problems:
-            raise ValueError(
-                f"{type(self).__name__} needs groups=1 and dilation=1; got " + ", ".join(problems)
-            )
+        refuse_unsupported(self)
 
     def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
         if output_size is not None or x.dim() != 5:
