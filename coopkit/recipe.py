@@ -78,6 +78,20 @@ class TrainSection(Settings):
         description="G0 adds ε ~ N(0, σ²I) to g(X̂) as the paper writes it; the authors' "
         "releases draft the mean g(X̂) (default)",
     )
+    score_matching: float = Field(
+        0.0,
+        ge=0,
+        description="Step D2 also minimises this × s²/2·||∂ℰ/∂Y||² at the observed examples "
+        "(score matching: the data should sit where the revision's drift leaves them); 0: the "
+        "paper's D2",
+    )
+    range_excess: float = Field(
+        0.0,
+        ge=0,
+        description="Step D2 also minimises this × the part of the revisions' drift means "
+        "s²·∂f/∂Y outside the data's range (squared, / 2s²): the cause of chains pinned at the "
+        "range's ends; 0: the paper's D2",
+    )
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, ...")
     max_escape: float = Field(
         0.5,

@@ -74,3 +74,82 @@ def test_g2_reusing_g0s_pass_updates_the_generator_as_a_fresh_pass_does(host, wr
     assert metrics[0]["generator_loss"] == metrics[1]["generator_loss"]
     for a, b in zip(runs[0].generator.parameters(), runs[1].generator.parameters(), strict=True):
         assert torch.equal(a, b)
+
+
+class Linear(nn.Module):
+    """f(Y) = ⟨w, Y⟩: the energy is a Gaussian of std s centred at s²w."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(shape))
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        return (y * self.w).flatten(1).sum(1)
+
+
+def test_the_score_matching_term_is_the_reference_energy_of_the_step_to_the_drifts_mean():
+    s = 0.1
+    model = EnergyModel(Linear((1, 3, 3)), reference_std=s)
+    with torch.no_grad():
+        model.net.w.copy_(torch.randn(1, 3, 3))
+    y = torch.randn(4, 1, 3, 3)
+    by_hand = (y - s**2 * model.net.w).square().flatten(1).sum(1) / (2 * s**2)
+    torch.testing.assert_close(steps.score_matching_term(model, y), by_hand.detach())
+    at_the_mean = (s**2 * model.net.w).detach().expand(2, 1, 3, 3)
+    assert steps.score_matching_term(model, at_the_mean).abs().max() < 1e-9
+
+
+def test_minimising_the_score_matching_term_puts_the_gaussians_mean_on_the_data():
+    s = 0.5
+    model = EnergyModel(Linear((2, 4)), reference_std=s)
+    data = torch.tensor([0.3, -0.7]).view(1, 2, 1) + 0.2 * torch.randn(256, 2, 4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    for _ in range(100):
+        optimizer.zero_grad()
+        steps.score_matching_term(model, data).mean().backward()
+        optimizer.step()
+    # the minimiser is w = mean(Y)/s²: the Gaussian's mean s²w is the data's mean
+    torch.testing.assert_close(s**2 * model.net.w.detach(), data.mean(0), atol=1e-4, rtol=0)
+
+
+def test_step_d2_adds_the_weighted_score_matching_term():
+    observed, synthesized = torch.randn(2, 1, 8, 8), torch.randn(5, 1, 8, 8)
+    weight = 0.25
+    model = descriptor()
+    stats = density_shift(
+        model,
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        observed,
+        synthesized,
+        steps.Regularisers(score_matching=weight),
+    )
+    reference = descriptor()
+    objective = (
+        reference.score(synthesized).mean()
+        - reference.score(observed).mean()
+        + weight * steps.score_matching_term(reference, observed).mean()
+    )
+    objective.backward()
+    with torch.no_grad():
+        for p in reference.parameters():
+            p -= 0.1 * p.grad
+    for a, b in zip(model.parameters(), reference.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert stats["score_matching"] > 0
+    assert "score_matching" not in density_shift(
+        model, torch.optim.SGD(model.parameters(), lr=0.1), observed, synthesized
+    )
+
+
+def test_the_range_excess_term_counts_only_the_drift_means_outside_the_range():
+    s = 0.1
+    model = EnergyModel(Linear((1, 2, 2)), reference_std=s)
+    means = torch.tensor([[[0.5, 1.5], [-3.0, -1.0]]])  # s²w: one inside, two outside, one on
+    with torch.no_grad():
+        model.net.w.copy_(means / s**2)
+    y = torch.randn(3, 1, 2, 2)  # a linear f pulls every Y to the same mean
+    expected = (0.5**2 + 2.0**2) / (2 * s**2)
+    torch.testing.assert_close(
+        steps.range_excess_term(model, y, (-1.0, 1.0)), torch.full((3,), expected)
+    )
+    assert steps.range_excess_term(model, y, (-3.0, 1.5)).abs().max() == 0

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from coopkit.core import EnergyModel, LatentModel, Sampler, Teacher
+from coopkit.engine.steps import Regularisers
 from coopkit.recipe import TrainSection
 
 
@@ -25,6 +26,16 @@ class Parts:
     shape: tuple[int, ...]
     device: torch.device
     rng: torch.Generator  # every random draw of the algorithm comes from here
+    value_range: tuple[float, float] = (-1.0, 1.0)  # the data's
+
+    @property
+    def regularisers(self) -> Regularisers:
+        """Step D2's terms beyond the paper's, as the recipe weighs them."""
+        return Regularisers(
+            score_matching=self.train.score_matching,
+            range_excess=self.train.range_excess,
+            value_range=self.value_range,
+        )
 
 
 class Algorithm(ABC):

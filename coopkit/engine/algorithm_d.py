@@ -44,7 +44,13 @@ class AlgorithmD(Algorithm):
             revision = self.revision_sampler(iteration).run(p.descriptor.energy, start, p.rng)
             revised = revision.x.detach()
         with timer("D2"):  # density shifting
-            stats = density_shift(p.descriptor, p.descriptor_optimizer, observed, revised)
+            stats = density_shift(
+                p.descriptor,
+                p.descriptor_optimizer,
+                observed,
+                revised,
+                p.regularisers,
+            )
         if self.chain_init == "persistent":
             self.buffer = revised
         self._start, self._revision = start, revised

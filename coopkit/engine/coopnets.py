@@ -55,7 +55,11 @@ class CoopNets(Algorithm):
 
         with timer("D2"):  # density shifting: observed up, revised down
             descriptor_stats = density_shift(
-                p.descriptor, p.descriptor_optimizer, observed, y_revised
+                p.descriptor,
+                p.descriptor_optimizer,
+                observed,
+                y_revised,
+                p.regularisers,
             )
 
         with timer("G2"):  # reconstruction: g(X) regressed onto the revision (MCMC teaching)

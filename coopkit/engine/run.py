@@ -113,6 +113,7 @@ class Run:
             self.shape,
             self.device,
             self.rng,
+            self.value_range,
         )
         self.algorithm = ALGORITHMS[train.algorithm](parts, int(data_info["size"]))
         self.guard = DivergenceGuard(self.value_range, train.max_escape)

@@ -6,11 +6,39 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 import torch
+from einops import reduce
 from torch import nn
 
 from coopkit.core.energy import EnergyModel
+
+
+@dataclass(frozen=True)
+class Regularisers:
+    """Terms Step D2 adds to the paper's objective (both 0 by default: the paper's D2).
+
+    ``score_matching`` weighs :func:`score_matching_term` at the observed examples;
+    ``range_excess`` weighs :func:`range_excess_term` at the revised ones, outside
+    ``value_range``, the data's range."""
+
+    score_matching: float = 0.0
+    range_excess: float = 0.0
+    value_range: tuple[float, float] = (-1.0, 1.0)
+
+    def terms(
+        self, descriptor: EnergyModel, observed: torch.Tensor, revised: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        terms = {}
+        if self.score_matching > 0:
+            terms["score_matching"] = score_matching_term(descriptor, observed).mean()
+        if self.range_excess > 0:
+            terms["range_excess"] = range_excess_term(descriptor, revised, self.value_range).mean()
+        return terms
+
+    def weight(self, name: str) -> float:
+        return getattr(self, name)
 
 
 def density_shift(
@@ -18,8 +46,11 @@ def density_shift(
     optimizer: torch.optim.Optimizer,
     observed: torch.Tensor,
     synthesized: torch.Tensor,
+    regularisers: Regularisers = Regularisers(),
 ) -> dict[str, float]:
-    """Step D2: one optimizer step on mean f(synthesized) − mean f(observed) (ascent of eq. 8).
+    """Step D2: one optimizer step on mean f(synthesized) − mean f(observed) (ascent of eq. 8),
+    plus the weighted ``regularisers`` (each reported under its name; the descriptor loss
+    reported is the paper's part alone).
 
     Both batches go through the descriptor in one pass (one weight gradient instead of two
     summed) unless it has batch statistics, which must see each batch on its own."""
@@ -31,16 +62,55 @@ def density_shift(
         scores = descriptor.score(torch.cat([observed, synthesized.detach()]))
         f_observed, f_synthesized = scores[: len(observed)].mean(), scores[len(observed) :].mean()
     loss = f_synthesized - f_observed
-    loss.backward()
+    terms = regularisers.terms(descriptor, observed, synthesized)
+    objective = loss + sum(regularisers.weight(name) * term for name, term in terms.items())
+    objective.backward()
     optimizer.step()
     with torch.no_grad():
         energy_revised = descriptor.reference_energy(synthesized).mean() - f_synthesized
     return {
+        **{name: float(term.detach()) for name, term in terms.items()},
         "descriptor_loss": float(loss.detach()),
         "f_observed": float(f_observed.detach()),
         "f_revised": float(f_synthesized.detach()),
         "energy_revised": float(energy_revised),
     }
+
+
+def _input_gradient(function, y: torch.Tensor) -> torch.Tensor:
+    """∂(Σ function(Y))/∂Y, itself differentiable in the parameters."""
+    y = y.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(function(y).sum(), y, create_graph=True)
+    return grad
+
+
+def score_matching_term(descriptor: EnergyModel, y: torch.Tensor) -> torch.Tensor:
+    """s²/2 · ||∂ℰ/∂Y||² per example, differentiable in θ.
+
+    With the Gaussian reference this is ||Y − s²·∂f/∂Y||² / (2s²): the reference energy of the
+    step from Y to the mean its Langevin drift pulls it to (for a piecewise-linear f, the mean
+    of the Gaussian piece Y lies in). At the observed examples it is Hyvärinen's (2005)
+    score-matching objective up to a constant — ∆ℰ = D/s² wherever f is piecewise linear — so
+    it asks the data to sit where the revision would leave them."""
+    grad = _input_gradient(descriptor.energy, y)
+    return reduce(grad.square(), "b ... -> b", "sum") * (descriptor.reference_std**2 / 2)
+
+
+def range_excess_term(
+    descriptor: EnergyModel, y: torch.Tensor, value_range: tuple[float, float]
+) -> torch.Tensor:
+    """||the part of s²·∂f/∂Y outside ``value_range``||² / (2s²) per example, differentiable in θ.
+
+    Under the Gaussian reference, s²·∂f/∂Y is where the Langevin drift pulls Y (for a
+    piecewise-linear f, the mean of the Gaussian piece Y lies in); a chain whose mean lies
+    outside the data's range ends pinned at the range's ends (with ``sampler.bounds``) or
+    escapes it. The term is 0 while every mean is inside: a one-sided penalty, like the one
+    Petzka et al. (2018) put on a critic's gradient."""
+    low, high = value_range
+    variance = descriptor.reference_std**2
+    means = variance * _input_gradient(descriptor.score, y)
+    excess = (means - high).clamp(min=0) + (low - means).clamp(min=0)
+    return reduce(excess.square(), "b ... -> b", "sum") / (2 * variance)
 
 
 def uses_batch_statistics(module: nn.Module) -> bool:
