@@ -101,3 +101,15 @@ def coopkit_register_metrics(registry):
         "coopkit.metrics.inception_class:InceptionClass",
         summary="mean Inception p(label|x) or top-5 error of one class; local weights (Fig. 7)",
     )
+
+
+@coopkit.hookimpl
+def coopkit_register_writers(registry):
+    # Image grids come with coopkit itself (its `interpolate` command draws them too); every other
+    # layout's writer comes from the plugin for that kind of data.
+    registry.add(
+        "b c h w",
+        "coopkit.media.grid:write_image_samples",
+        summary="one PNG grid of the batch (a run writes its observed images as observed.png)",
+        modality="image",
+    )

@@ -64,15 +64,41 @@ def _host():
 def _main(
     disable_plugin: Annotated[
         list[str] | None,
-        typer.Option("--disable-plugin", help="switch a plugin off by name (repeatable)"),
+        typer.Option(
+            "--disable-plugin",
+            help="switch a plugin off by name (repeatable; read before any plugin is loaded)",
+        ),
     ] = None,
 ) -> None:
-    if disable_plugin:
-        from coopkit.plugins import DISABLE_ENV, reset_default_host
+    # main() has applied these before loading plugins; this covers the app invoked directly
+    _disable_plugins(disable_plugin or [])
 
-        current = [n for n in os.environ.get(DISABLE_ENV, "").split(",") if n]
-        os.environ[DISABLE_ENV] = ",".join(current + list(disable_plugin))
+
+def _disable_plugins(names: list[str]) -> None:
+    """Adds ``names`` to COOPKIT_DISABLE_PLUGINS; the plugin host is rebuilt if that changed."""
+    from coopkit.plugins import DISABLE_ENV, reset_default_host
+
+    current = [n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()]
+    new = [name for name in dict.fromkeys(names) if name not in current]
+    if new:
+        os.environ[DISABLE_ENV] = ",".join(current + new)
         reset_default_host()
+
+
+def _disabled_on_command_line(args: list[str]) -> list[str]:
+    """The ``--disable-plugin NAME`` options before the command, as pytest reads ``-p no:NAME``
+    before loading plugins: plugins' commands must not be added for a disabled plugin."""
+    names, index = [], 0
+    while index < len(args) and args[index].startswith("-"):
+        option = args[index]
+        if option == "--disable-plugin" and index + 1 < len(args):
+            names.append(args[index + 1])
+            index += 2
+            continue
+        if option.startswith("--disable-plugin="):
+            names.append(option.partition("=")[2])
+        index += 1
+    return names
 
 
 # ------------------------------------------------------------------------------------ recipes
@@ -266,32 +292,42 @@ def recipes_command(
 def plugins(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """The loaded plugins with their distribution, version, module and status."""
+    """The plugins found: distribution and version, hook module, status, the modalities and
+    components they registered and the other hooks (events, commands) they implement."""
     host = _host()
     if as_json:
         payload: dict[str, Any] = {
-            "plugins": [info.as_dict() for info in host.plugins.values()],
+            "plugins": [info.as_dict() for info in host.records.values()],
             "unknown_disabled": sorted(host.unknown_disabled),
         }
         print(json.dumps(payload, indent=2))
         return
     table = Table(
         "plugin",
-        "distribution",
-        "version",
-        "module",
+        "distribution, module",
         "status",
+        "modality",
         "registered",
+        "hooks",
         title="coopkit plugins",
     )
-    for info in host.plugins.values():
+    for info in host.records.values():
         status = {"loaded": "[green]loaded[/]", "disabled": "[yellow]disabled[/]"}.get(
-            info.status, f"[red]failed[/]\n{info.error}"
+            info.status, f"[red]failed[/]\n{escape(info.error)}"
         )
+        status += "".join(f"\n[yellow]warning[/]: {escape(w)}" for w in info.warnings)
         registered = "\n".join(
             f"{kind}: {', '.join(names)}" for kind, names in info.registered.items()
         )
-        table.add_row(info.name, info.distribution, info.version, info.module, status, registered)
+        table.add_row(
+            info.name,
+            " ".join(part for part in (info.distribution, info.version) if part)
+            + f"\n[dim]{escape(info.module)}[/]",
+            status,
+            ", ".join(info.modalities),
+            escape(registered),
+            "\n".join(hook.removeprefix("coopkit_") for hook in info.hooks),
+        )
     console.print(table)
     for name in sorted(host.unknown_disabled):
         errors.print(f"[yellow]warning[/]: asked to disable {name!r}, but no plugin has that name")
@@ -308,45 +344,73 @@ def list_components(
     kind: Annotated[
         str,
         typer.Argument(
-            help="samplers, teachers, energy_models, latent_models, datasets, metrics, baselines, recipes"
+            help="samplers, teachers, energy_models, latent_models, datasets, metrics, baselines, "
+            "recipes, writers"
         ),
     ],
     pattern: Annotated[str, typer.Argument(help="wildcard filter, e.g. 'texture*'")] = "*",
+    modality: Annotated[
+        str | None,
+        typer.Option(
+            "--modality",
+            help="only components for this modality (e.g. image, video) and those for any",
+        ),
+    ] = None,
     params: Annotated[
         bool, typer.Option("--params/--no-params", help="show each component's parameters")
     ] = True,
 ) -> None:
     """List registered components of one kind, with their parameters."""
+    from coopkit.registry import WITHOUT_PARAMS
+
     host = _host()
     registry = host.registries[_kind(kind)]
-    params = params and registry.kind != "recipes"
-    columns = ["name", "plugin", "summary", *(["parameters"] if params else [])]
+    if modality is not None:
+        _check_modality(modality, host)
+    params = params and registry.kind not in WITHOUT_PARAMS
+    columns = ["name", "plugin", "modality", "summary", *(["parameters"] if params else [])]
     table = Table(*columns, title=registry.kind)
-    for entry in registry:
-        if entry.name not in registry.names(pattern):
-            continue
-        row = [entry.name, entry.plugin, entry.summary]
+    for entry in registry.select(pattern, modality):
+        row = [escape(entry.name), entry.plugin, entry.modality or "any", escape(entry.summary)]
         if params:
             row.append(_describe_params(entry))
         table.add_row(*row)
     console.print(table)
 
 
+def _check_modality(modality: str, host: Any) -> None:
+    import difflib
+
+    known = sorted(set().union(*(r.modalities() for r in host.registries.all().values())))
+    if modality in known:
+        return
+    close = difflib.get_close_matches(modality, known, n=1, cutoff=0.5)
+    hint = f" — did you mean {close[0]!r}?" if close else ""
+    raise UserError(
+        f"no component is registered for modality {modality!r}{hint} known modalities: "
+        f"{', '.join(known) if known else '(none)'}" + host.registries.unavailable_note()
+    )
+
+
 def _describe_params(entry: Any) -> str:
+    """One line per parameter; a component whose ``Params`` cannot be loaded or read says so
+    in its row instead of breaking the listing."""
     try:
-        model = entry.load().Params
-    except Exception as error:  # a broken component is shown, not fatal to the listing
-        return f"[red]cannot load: {error}[/]"
-    lines = []
-    for name, field in model.model_fields.items():
-        if field.is_required():
-            shown = f"{name} (required)"
-        else:
-            default = field.default if field.default_factory is None else field.default_factory()
-            shown = f"{name} = {default!r}"
-        described = f"  [dim]{escape(field.description)}[/]" if field.description else ""
-        lines.append(escape(shown) + described)
+        fields = entry.load().Params.model_fields
+        lines = [_describe_field(name, field) for name, field in fields.items()]
+    except Exception as error:
+        return f"[red]cannot show its parameters: {escape(f'{type(error).__name__}: {error}')}[/]"
     return "\n".join(lines)
+
+
+def _describe_field(name: str, field: Any) -> str:
+    if field.is_required():
+        shown = f"{name} (required)"
+    else:
+        default = field.default if field.default_factory is None else field.default_factory()
+        shown = f"{name} = {default!r}"
+    described = f"  [dim]{escape(field.description)}[/]" if field.description else ""
+    return escape(shown) + described
 
 
 # ------------------------------------------------------------------------------------ runs
@@ -370,11 +434,14 @@ def sample(
 ) -> None:
     """Synthesize fresh samples from a trained run: S1 generator draft and S2 revision."""
     import coopkit
-    from coopkit.media import write_samples
+    from coopkit.media import sample_writer
 
     loaded = coopkit.load(run_path)
     if out is not None:
         writable_folder(out.parent)
+    writer = sample_writer(loaded.layout, loaded.host.registries.writers)
+    if writer is None:  # the warning said why; nothing to synthesize for
+        return
     stem = out or _fresh_stem(run_path, loaded, seed)
     batches = {}
     if loaded.generator is not None:
@@ -384,7 +451,7 @@ def sample(
     reference = _observed_example(loaded)
     for stage, batch in batches.items():
         stage_stem = Path(f"{stem}_{stage}")
-        for path in write_samples(batch, stage_stem, loaded.layout, loaded.value_range, reference):
+        for path in writer(batch, stage_stem, loaded.value_range, reference):
             console.print(f"wrote {path}")
 
 
@@ -502,7 +569,15 @@ def interpolate(
     grid = interpolate_latents(
         loaded, rows=rows, columns=columns, steps=steps, spherical=spherical, seed=seed
     )
-    for path in write_grid(grid, out, loaded.layout, loaded.value_range, columns=columns):
+    written = write_grid(
+        grid,
+        out,
+        loaded.layout,
+        loaded.value_range,
+        columns=columns,
+        writers=loaded.host.registries.writers,
+    )
+    for path in written:
         console.print(f"wrote {path}")
 
 
@@ -527,6 +602,7 @@ def main() -> None:
     traceback; divergence 3; bugs 1; Ctrl-C 130."""
     warnings.showwarning = _show_warning
     try:
+        _disable_plugins(_disabled_on_command_line(sys.argv[1:]))
         register_plugin_commands(app, _host())
         with out_of_memory_hint(
             "coopkit",

@@ -58,6 +58,14 @@ def coopkit_register_recipes(registry):
 
 
 @hookspec
+def coopkit_register_writers(registry):
+    """Add sample writers, named by the data layout they write (``"b c t h w"``): targets are
+    functions ``write(batch, stem, *, value_range, reference=None) -> list[Path]`` that write
+    files named ``stem`` plus a suffix and return every file written (see
+    :mod:`coopkit.media.writers`)."""
+
+
+@hookspec
 def coopkit_register_commands(app):
     """Add sub-commands to the ``coopkit`` typer app."""
 

@@ -2,7 +2,9 @@
 
 A registry holds one kind of component (samplers, energy models, ...). Plugins add entries; the
 target is imported only when the component is used, so listing components is cheap. Every target
-declares a pydantic ``Params`` model (``extra="forbid"``) that a recipe section is validated against.
+that a recipe section names declares a pydantic ``Params`` model (``extra="forbid"``) the section is
+validated against; sample writers (named by the data layout they write) and recipes (paths) have
+none.
 """
 
 from __future__ import annotations
@@ -26,7 +28,11 @@ KINDS: dict[str, str] = {
     "metrics": "metric",
     "baselines": "baseline",
     "recipes": "recipe",
+    "writers": "sample writer",
 }
+
+# kinds whose entries are not built from a recipe section, so they have no ``Params``
+WITHOUT_PARAMS = frozenset({"recipes", "writers"})
 
 
 @dataclass(frozen=True)
@@ -59,9 +65,14 @@ class Entry:
 @dataclass
 class Registry:
     """Components of one kind, keyed by name. Two plugins adding one name make it a *clash*:
-    neither wins, and using the name raises an error naming both plugins."""
+    neither wins, and using the name raises an error naming both plugins.
+
+    ``unavailable`` (shared by the host's registries) maps each plugin that failed to load or is
+    switched off to what happened to it; an unknown name's message mentions them, since the name
+    may be one of theirs."""
 
     kind: str
+    unavailable: dict[str, str] = field(default_factory=dict)
     _entries: dict[str, Entry] = field(default_factory=dict)
     _clashes: dict[str, list[Entry]] = field(default_factory=dict)
     _current_plugin: str = ""
@@ -95,6 +106,19 @@ class Registry:
     def names(self, pattern: str = "*") -> list[str]:
         return sorted(name for name in self._entries if fnmatch.fnmatch(name, pattern))
 
+    def select(self, pattern: str = "*", modality: str | None = None) -> list[Entry]:
+        """Entries whose name matches the wildcard ``pattern``; with ``modality``, only those for
+        that modality and those for any (registered without one)."""
+        return [
+            entry
+            for entry in self
+            if fnmatch.fnmatch(entry.name, pattern)
+            and (modality is None or entry.modality in ("", modality))
+        ]
+
+    def modalities(self) -> set[str]:
+        return {entry.modality for entry in self._entries.values() if entry.modality}
+
     @property
     def clashes(self) -> dict[str, list[Entry]]:
         return dict(self._clashes)
@@ -118,7 +142,10 @@ class Registry:
         if close:
             message += f" — did you mean {close[0]!r}?"
         message += f" available: {', '.join(known) if known else '(none registered)'}"
-        return message
+        return message + self.unavailable_note()
+
+    def unavailable_note(self) -> str:
+        return unavailable_note(self.unavailable)
 
     def load(self, name: str) -> Any:
         return self.get(name).load()
@@ -128,8 +155,9 @@ class Registries:
     """One :class:`Registry` per component kind, as attributes (``registries.samplers``)."""
 
     def __init__(self) -> None:
+        self.unavailable: dict[str, str] = {}  # plugin -> "failed to load: …" / "is disabled"
         for kind in KINDS:
-            setattr(self, kind, Registry(kind))
+            setattr(self, kind, Registry(kind, self.unavailable))
 
     def __getitem__(self, kind: str) -> Registry:
         if kind not in KINDS:
@@ -142,3 +170,15 @@ class Registries:
 
     def all(self) -> dict[str, Registry]:
         return {kind: getattr(self, kind) for kind in KINDS}
+
+    def unavailable_note(self) -> str:
+        return unavailable_note(self.unavailable)
+
+
+def unavailable_note(unavailable: dict[str, str]) -> str:
+    """``"; plugin 'x' failed to load: …; run `coopkit plugins` for details"`` when some plugin
+    that might have registered a name did not (it failed, or is disabled); empty otherwise."""
+    if not unavailable:
+        return ""
+    states = "; ".join(f"plugin {name!r} {state}" for name, state in sorted(unavailable.items()))
+    return f"; {states}; run `coopkit plugins` for details"

@@ -238,3 +238,19 @@ def test_sample_and_generate_in_batches_match_one_batch(host, write_recipe):
     )
     assert run.sample(5, seed=3, batch_size=2).shape == (5, *run.shape)
     assert run.sample(3, seed=3, steps=0).shape == (3, *run.shape)
+
+
+def test_a_reference_centred_on_the_data_uses_the_datas_channel_means(host, write_recipe):
+    recipe = write_recipe(descriptor={"reference_mean": "data"})
+    run = coopkit.build(recipe, host=host)
+    examples = torch.stack([run.data[i] for i in range(len(run.data))])
+    expected = examples.double().mean(dim=(0, *range(2, examples.dim()))).tolist()
+    assert run.data_info["channel_mean"] == pytest.approx(expected)
+    y = torch.zeros(1, *run.shape)
+    energy_at_zero = float(run.descriptor.reference_energy(y))
+    by_hand = sum(m * m for m in expected) * y[0, 0].numel() / (2 * 1.0**2)
+    assert energy_at_zero == pytest.approx(by_hand, rel=1e-5)
+    run.fit(progress=False)
+    loaded = coopkit.load(run.directory.path, host=host)  # the mean comes back with the run
+    assert torch.equal(loaded.descriptor.reference_mean, run.descriptor.reference_mean)
+    assert torch.equal(run.sample(3, seed=2), loaded.sample(3, seed=2))

@@ -86,3 +86,21 @@ def test_same_seed_same_chain():
 @pytest.mark.parametrize("steps", [0, 3])
 def test_langevin_conformance(steps):
     check_sampler(Langevin(LangevinParams(steps=steps, step_size=0.1)))
+
+
+def test_zero_score_with_a_centred_reference_samples_the_gaussian_at_that_mean():
+    """``descriptor.reference_mean = "data"``: p0 = N(μ, s²I), one μ per channel."""
+    s, chains = 0.5, 4000
+    mean = torch.tensor([1.5, -0.7])
+    model = EnergyModel(ZeroScore(), reference_std=s)
+    model.center_reference(mean)
+    delta = 0.2 * s
+    sampler = Langevin(LangevinParams(steps=1500, step_size=delta))
+    x = sampler.run(model.energy, torch.zeros(chains, 2), torch.Generator().manual_seed(0)).x
+    a = 1 - delta**2 / (2 * s**2)
+    sd = math.sqrt(delta**2 / (1 - a**2))
+    for channel in range(2):
+        values = x[:, channel].numpy()
+        assert stats.kstest(values, "norm", args=(float(mean[channel]), sd)).pvalue > 1e-3
+    drawn = model.sample_reference(chains, (2,), torch.Generator().manual_seed(1))
+    assert torch.allclose(drawn.mean(0), mean, atol=5 * s / math.sqrt(chains))

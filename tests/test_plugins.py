@@ -1,16 +1,23 @@
-"""The plugin host: isolation of broken plugins, strict mode, clashes, disabling, provenance."""
+"""The plugin host: isolation of broken plugins, strict mode, clashes, disabling, provenance,
+misspelled hooks, duplicate plugin names, and what `coopkit plugins` / `coopkit list` show."""
 
 from __future__ import annotations
 
+import importlib
+import json
+import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
+from types import SimpleNamespace
 
 import pytest
+from conftest import run_cli
 
 import coopkit
 from coopkit import hookspecs
-from coopkit.errors import PluginError, UnknownComponentError
+from coopkit.errors import CoopkitWarning, PluginError, UnknownComponentError
 from coopkit.plugins import PluginHost
 
 BROKEN = EntryPoint(name="broken", value="coopkit_no_such_module_xyz", group="coopkit")
@@ -184,3 +191,244 @@ def test_a_failing_event_hook_is_reported_once_and_switched_off():
         host.call_event("coopkit_log_step", run=None, iteration=1, metrics={})
     host.call_event("coopkit_log_step", run=None, iteration=2, metrics={})
     assert calls == [1] and host.plugins["flaky"].status == "failed"
+
+
+# ---------------------------------------------------------------------------- hook names
+
+
+class MisspelledPlugin:
+    @coopkit.hookimpl
+    def coopkit_register_sampler(self, registry):  # the hook is coopkit_register_samplers
+        registry.add("never", "coopkit.samplers.langevin:Langevin")
+
+    @coopkit.hookimpl
+    def coopkit_log_step(self, iteration):
+        pass
+
+
+def test_a_misspelled_hook_is_a_warning_naming_the_hook_it_meant():
+    with pytest.warns(
+        CoopkitWarning, match="plugin 'typo'.*unknown hook 'coopkit_register_sampler'"
+    ):
+        host = PluginHost(
+            entry_points=builtin(), extra={"typo": MisspelledPlugin()}, disabled=set(), strict=False
+        )
+    info = host.plugins["typo"]
+    assert info.status == "loaded"  # its other hooks still work
+    (warning,) = info.warnings
+    assert "did you mean 'coopkit_register_samplers'?" in warning
+    assert info.hooks == ["coopkit_log_step"]
+    assert "never" not in host.registries.samplers
+
+
+def test_a_misspelled_hook_is_fatal_in_strict_mode():
+    with pytest.raises(PluginError, match="plugin 'typo'.*unknown hook 'coopkit_register_sampler'"):
+        PluginHost(entry_points=[], extra={"typo": MisspelledPlugin()}, disabled=set(), strict=True)
+
+
+def test_an_optional_hook_of_another_version_is_not_an_error():
+    class Optional:
+        @coopkit.hookimpl(optionalhook=True)
+        def coopkit_register_future_things(self, registry):
+            pass
+
+    host = PluginHost(entry_points=[], extra={"opt": Optional()}, disabled=set(), strict=True)
+    assert host.plugins["opt"].status == "loaded" and not host.plugins["opt"].warnings
+
+
+# ---------------------------------------------------------------------------- duplicates
+
+
+@dataclass
+class FakeEntryPoint:
+    """An installed entry point as the host sees it: name, value, its distribution, load()."""
+
+    name: str
+    value: str
+    distribution: str
+    version: str = "1.0"
+    group: str = "coopkit"
+
+    @property
+    def dist(self):
+        return SimpleNamespace(metadata={"Name": self.distribution}, version=self.version)
+
+    def load(self):
+        return importlib.import_module(self.value)
+
+
+def test_two_distributions_declaring_one_plugin_name_are_both_refused():
+    first = FakeEntryPoint("samplers", "coopkit.builtin_plugin", "coopkit-samplers", "0.1")
+    second = FakeEntryPoint("samplers", "coopkit.builtin_plugin", "coopkit-samplers-fork", "0.2")
+    host = PluginHost(entry_points=[first, second], disabled=set(), strict=False)
+    records = host.records
+    assert [record.distribution for record in records.values()] == [
+        "coopkit-samplers",
+        "coopkit-samplers-fork",
+    ]
+    for record in records.values():
+        assert record.status == "failed"
+        assert "coopkit-samplers 0.1 (coopkit.builtin_plugin)" in record.error
+        assert "coopkit-samplers-fork 0.2 (coopkit.builtin_plugin)" in record.error
+        assert "none of them is loaded. Uninstall all but one" in record.error
+    assert len(host.registries.samplers) == 0  # neither silently wins
+    with pytest.raises(UnknownComponentError, match="plugin 'samplers' failed to load: the plugin"):
+        host.registries.samplers.get("langevin")
+    with pytest.raises(PluginError, match="more than one distribution"):
+        PluginHost(entry_points=[first, second], disabled=set(), strict=True)
+
+
+def test_one_distribution_seen_twice_is_one_plugin():
+    entry = FakeEntryPoint("builtin", "coopkit.builtin_plugin", "coopkit")
+    host = PluginHost(entry_points=[entry, entry], disabled=set(), strict=True)
+    assert list(host.records) == [("coopkit", "builtin", "coopkit.builtin_plugin")]
+    assert "langevin" in host.registries.samplers
+
+
+# ---------------------------------------------------------------------------- failed plugins
+
+
+def test_unknown_names_say_which_plugin_failed_to_load(tmp_path):
+    from coopkit.recipe import locate_recipe
+
+    host = PluginHost(entry_points=[*builtin(), BROKEN], disabled=set(), strict=False)
+    note = (
+        "plugin 'broken' failed to load: importing: ModuleNotFoundError: No module named "
+        "'coopkit_no_such_module_xyz'; run `coopkit plugins` for details"
+    )
+    with pytest.raises(UnknownComponentError) as unknown:
+        host.registries.samplers.get("annealed-langevin")
+    assert "did you mean 'langevin'?" in str(unknown.value) and note in str(unknown.value)
+    with pytest.raises(UnknownComponentError) as recipe:
+        locate_recipe("my-recipe", host.registries.recipes)
+    assert "neither a recipe file nor a registered recipe" in str(recipe.value)
+    assert note in str(recipe.value)
+
+    healthy = PluginHost(entry_points=builtin(), disabled=set(), strict=False)
+    with pytest.raises(UnknownComponentError) as plain:
+        healthy.registries.samplers.get("annealed-langevin")
+    assert "failed to load" not in str(plain.value)
+
+
+def test_unknown_names_mention_a_disabled_plugin():
+    host = PluginHost(
+        entry_points=builtin(), extra={"fake": FakeSamplerPlugin()}, disabled={"fake"}
+    )
+    with pytest.raises(UnknownComponentError, match="plugin 'fake' is disabled; run `coopkit"):
+        host.registries.samplers.get("fake")
+
+
+def test_coopkit_run_of_an_unknown_recipe_names_the_failed_plugin(monkeypatch, capsys):
+    host = PluginHost(entry_points=[*builtin(), BROKEN], disabled=set(), strict=False)
+    code, _, err = cli_with(host, monkeypatch, capsys, "run", "my-recipe")
+    assert code == 2
+    assert "'my-recipe'isneitherarecipefilenoraregisteredrecipe" in err
+    assert "plugin'broken'failedtoload:importing:ModuleNotFoundError" in err
+    assert "run`coopkitplugins`" in err
+
+
+# ---------------------------------------------------------------------------- the CLI
+
+
+def cli_with(host, monkeypatch, capsys, *args):
+    monkeypatch.setattr("coopkit.api.default_host", lambda: host)
+    monkeypatch.setattr("coopkit.plugins.default_host", lambda: host)
+    return run_cli(monkeypatch, capsys, *args)
+
+
+class BadParamsPlugin:
+    @coopkit.hookimpl
+    def coopkit_register_samplers(self, registry):
+        registry.add("no-params-model", "test_plugins:NotAModel", summary="Params is not pydantic")
+        registry.add("unimportable", "coopkit_no_such_module_xyz:Sampler", summary="gone")
+
+
+class NotAModel:
+    Params = None
+
+
+def test_coopkit_list_survives_components_it_cannot_describe(monkeypatch, capsys):
+    host = PluginHost(
+        entry_points=builtin(), extra={"bad": BadParamsPlugin()}, disabled=set(), strict=True
+    )
+    monkeypatch.setenv("COLUMNS", "250")
+    code, out, _ = cli_with(host, monkeypatch, capsys, "list", "samplers")
+    assert code == 0
+    assert "step_size" in out  # the good components are described
+    lines = {line.split("│")[1].strip(): line for line in out.splitlines() if "│" in line}
+    assert "cannot show its parameters: AttributeError" in lines["no-params-model"]
+    assert "cannot show its parameters: PluginError" in lines["unimportable"]
+
+
+class ModalPlugin:
+    @coopkit.hookimpl
+    def coopkit_register_datasets(self, registry):
+        registry.add("clips", "x:Clips", summary="video clips", modality="video")
+        registry.add("pictures", "x:Pictures", summary="images", modality="image")
+        registry.add("anything", "x:Anything", summary="any data")
+
+    @coopkit.hookimpl
+    def coopkit_run_end(self, run):
+        pass
+
+
+def test_coopkit_list_filters_by_modality(monkeypatch, capsys):
+    host = PluginHost(entry_points=[], extra={"modal": ModalPlugin()}, disabled=set(), strict=True)
+    code, out, _ = cli_with(
+        host, monkeypatch, capsys, "list", "datasets", "--modality", "video", "--no-params"
+    )
+    assert code == 0 and "clips" in out and "anything" in out and "pictures" not in out
+    code, _, err = cli_with(host, monkeypatch, capsys, "list", "datasets", "--modality", "vidoe")
+    assert code == 2
+    assert "nocomponentisregisteredformodality'vidoe'—didyoumean'video'?" in err
+    assert "knownmodalities:image,video" in err
+
+
+def test_coopkit_plugins_shows_modalities_and_hooks(monkeypatch, capsys):
+    with pytest.warns(CoopkitWarning, match="unknown hook"):
+        host = PluginHost(
+            entry_points=builtin(),
+            extra={"modal": ModalPlugin(), "typo": MisspelledPlugin()},
+            disabled=set(),
+            strict=False,
+        )
+    code, out, _ = cli_with(host, monkeypatch, capsys, "plugins", "--json")
+    records = {p["name"]: p for p in json.loads(out)["plugins"]}
+    assert code == 0
+    assert records["modal"]["modalities"] == ["any", "image", "video"]
+    assert records["modal"]["hooks"] == ["coopkit_run_end"]
+    assert records["typo"]["hooks"] == ["coopkit_log_step"]
+    assert "unknown hook 'coopkit_register_sampler'" in records["typo"]["warnings"][0]
+    assert records["builtin"]["registered"]["writers"] == ["b c h w"]
+
+    monkeypatch.setenv("COLUMNS", "250")
+    code, out, _ = cli_with(host, monkeypatch, capsys, "plugins")
+    row = next(line for line in out.splitlines() if line.startswith("│ modal "))
+    assert "any, image, video" in row and "run_end" in row
+    assert "unknown hook" in out
+
+
+def test_disable_plugin_is_read_before_plugins_load():
+    """`coopkit --disable-plugin image --help` does not list the image plugin's commands."""
+
+    def help_text(*options: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "coopkit", *options, "--help"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": "200", "COOPKIT_DISABLE_PLUGINS": ""},
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert "│ complete " in help_text()  # the image plugin's command, when it is enabled
+    assert "│ complete " not in help_text("--disable-plugin", "image")
+    assert "│ complete " not in help_text("--disable-plugin=image")
+
+
+def test_disabled_names_are_read_from_the_options_before_the_command():
+    from coopkit.cli import _disabled_on_command_line
+
+    args = ["--disable-plugin", "a", "--disable-plugin=b", "run", "--disable-plugin", "c"]
+    assert _disabled_on_command_line(args) == ["a", "b"]
+    assert _disabled_on_command_line(["--help"]) == []

@@ -17,6 +17,11 @@ class EnergyParams(Params):
         "gaussian", description="p0: Gaussian white noise N(0, s²I) (eq. 3) or the uniform measure"
     )
     reference_std: float = Field(0.016, gt=0, description="s, the std of the Gaussian reference")
+    reference_mean: Literal["zero", "data"] = Field(
+        "zero",
+        description="the Gaussian reference's mean: 0 (eq. 3) or the observed data's mean per "
+        "channel (the authors' voxel release subtracts the data's mean likewise)",
+    )
 
 
 class EnergyModel(nn.Module):
@@ -35,6 +40,20 @@ class EnergyModel(nn.Module):
         self.net = net
         self.reference = reference
         self.reference_std = float(reference_std)
+        self.register_buffer("reference_mean", None, persistent=False)
+
+    def center_reference(self, mean: torch.Tensor) -> None:
+        """Centres the Gaussian reference on ``mean`` (one value per channel, or the shape of
+        an example): p0 = N(mean, s²I). Not saved with the weights: the run recomputes it from
+        its data (``descriptor.reference_mean = "data"``)."""
+        self.reference_mean = mean.detach().to(next(self.parameters()).device)
+
+    def _mean_like(self, y: torch.Tensor) -> torch.Tensor | float:
+        """The reference's mean, shaped to broadcast against a batch ``y``."""
+        mean = self.reference_mean
+        if mean is None:
+            return 0.0
+        return mean.view(*mean.shape, *([1] * (y.dim() - 1 - mean.dim())))
 
     def score(self, y: torch.Tensor) -> torch.Tensor:
         """f(Y; θ), one value per example."""
@@ -44,7 +63,9 @@ class EnergyModel(nn.Module):
         """−log p0(Y) up to a constant, one value per example."""
         if self.reference == "uniform":
             return y.new_zeros(y.shape[0])
-        return reduce(y.square(), "b ... -> b", "sum") / (2 * self.reference_std**2)
+        return reduce((y - self._mean_like(y)).square(), "b ... -> b", "sum") / (
+            2 * self.reference_std**2
+        )
 
     def energy(self, y: torch.Tensor) -> torch.Tensor:
         """ℰ(Y; θ) = ||Y||²/(2s²) − f(Y; θ), one value per example (eq. 4)."""
@@ -57,4 +78,5 @@ class EnergyModel(nn.Module):
         device = next(self.parameters()).device
         if self.reference == "uniform":
             return torch.rand((n, *shape), generator=generator, device=device) * 2 - 1
-        return torch.randn((n, *shape), generator=generator, device=device) * self.reference_std
+        noise = torch.randn((n, *shape), generator=generator, device=device) * self.reference_std
+        return noise + self._mean_like(noise)

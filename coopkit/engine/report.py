@@ -1,16 +1,30 @@
-"""A human-readable report.md for a run directory: what ran, how long, how it ended."""
+"""A human-readable report.md for a run directory: what ran, how long, how it ended, and the
+latest samples — whatever files the sample writer returned, which the run records in
+``samples/index.json``."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+from coopkit.engine.atomic import replacing, temporary_prefix
 from coopkit.engine.rundir import STAGE_NAMES, RunDirectory
+
+SAMPLE_INDEX = "index.json"  # in the samples folder
+PICTURES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".avif"}
+MOVIES = {".mp4", ".webm", ".ogv", ".mov", ".m4v"}
 
 
 def write_report(
-    directory: RunDirectory, recipe_text: str, description: str, seconds: float
+    directory: RunDirectory,
+    recipe_text: str,
+    description: str,
+    seconds: float,
+    samples_note: str = "",
 ) -> Path:
+    """Writes report.md; ``samples_note`` says why there are no samples (e.g. no writer)."""
     history = directory.read_metrics()
     metrics = [line for line in history if "event" not in line]
     last: dict[str, Any] = metrics[-1] if metrics else {}
@@ -33,16 +47,7 @@ def write_report(
         "## Latest samples",
         "",
     ]
-    samples = sorted(directory.samples.glob("iter_*.png")) if directory.samples.exists() else []
-    if samples:
-        newest = samples[-1].name.split("_S")[0]
-        for stage, name in STAGE_NAMES.items():
-            for path in samples:
-                if path.name.startswith(f"{newest}_{stage}_"):
-                    lines += [f"**{stage} {name}**", "", f"![{stage}](samples/{path.name})", ""]
-        observed = directory.samples / "observed.png"
-        if observed.exists():
-            lines += ["**observed**", "", "![observed](samples/observed.png)", ""]
+    lines += _sample_lines(read_sample_index(directory), samples_note)
     lines += ["## Recipe (resolved)", "", "```toml", recipe_text.rstrip(), "```", ""]
     path = directory.path / "report.md"
     path.write_text("\n".join(lines))
@@ -69,3 +74,76 @@ def _rollback_lines(rollbacks: list[dict[str, Any]]) -> list[str]:
             f"{event.get('restored')} | {settings} |"
         )
     return [*lines, ""]
+
+
+# ------------------------------------------------------------------------------ samples
+
+
+def record_observed(directory: RunDirectory, files: list[Path]) -> None:
+    """Remembers the files the sample writer made of the observed examples."""
+    _update_index(directory, {"observed": _relative(directory, files)})
+
+
+def record_stages(directory: RunDirectory, iteration: int, files: dict[str, list[Path]]) -> None:
+    """Remembers the files of the newest samples, by synthesis stage (``S1``, ``S2``, ...)."""
+    stages = {stage: _relative(directory, paths) for stage, paths in files.items()}
+    _update_index(directory, {"iteration": iteration, "stages": stages})
+
+
+def read_sample_index(directory: RunDirectory) -> dict[str, Any]:
+    """``{"observed": [...], "iteration": N, "stages": {"S1": [...]}}`` with paths relative to
+    the run directory; empty when nothing was recorded (or the index is unreadable)."""
+    try:
+        index = json.loads((directory.samples / SAMPLE_INDEX).read_text())
+    except (OSError, ValueError):
+        return {}
+    return index if isinstance(index, dict) else {}
+
+
+def _update_index(directory: RunDirectory, changes: dict[str, Any]) -> None:
+    path = directory.samples / SAMPLE_INDEX
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f"{temporary_prefix(path)}*"):  # left by a crash
+        stale.unlink(missing_ok=True)
+    index = {**read_sample_index(directory), **changes}
+    with replacing(path) as temporary:
+        Path(temporary).write_text(json.dumps(index, indent=1) + "\n")
+
+
+def _relative(directory: RunDirectory, files: list[Path]) -> list[str]:
+    root = directory.path.resolve()
+    shown = []
+    for path in files:
+        resolved = Path(path).resolve()
+        shown.append(
+            resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) else str(path)
+        )
+    return shown
+
+
+def _sample_lines(index: dict[str, Any], note: str) -> list[str]:
+    stages: dict[str, list[str]] = index.get("stages") or {}
+    observed: list[str] = index.get("observed") or []
+    if not any(stages.values()) and not observed:
+        return [f"No samples were written{': ' + note if note else '.'}", ""]
+    lines = []
+    if any(stages.values()):
+        lines += [f"Iteration {index.get('iteration', '?')}.", ""]
+    ordered = sorted(stages, key=lambda stage: (stage not in STAGE_NAMES, stage))
+    for stage in ordered:
+        if stages[stage]:
+            title = f"{stage} {STAGE_NAMES.get(stage, '')}".strip()
+            lines += [f"**{title}**", "", *(_show(path, stage) for path in stages[stage]), ""]
+    if observed:
+        lines += ["**observed**", "", *(_show(path, "observed") for path in observed), ""]
+    return lines
+
+
+def _show(path: str, label: str) -> str:
+    """A picture inline, a movie as a player, anything else as a link."""
+    suffix, target = Path(path).suffix.lower(), quote(path)
+    if suffix in PICTURES:
+        return f"![{label}]({target})  "
+    if suffix in MOVIES:
+        return f'<video src="{target}" controls loop muted></video>  '
+    return f"[{Path(path).name}]({target})  "

@@ -6,6 +6,7 @@ import contextlib
 import copy
 import dataclasses
 import errno
+import functools
 import json
 import numbers
 import time
@@ -15,6 +16,7 @@ from typing import Any, NoReturn
 
 import tomli_w
 import torch
+from einops import reduce
 
 import coopkit
 from coopkit.core import DataSource, EnergyModel, LatentModel, Sampler, Teacher
@@ -36,7 +38,7 @@ from coopkit.engine.device import resolve_device
 from coopkit.engine.health import DivergenceGuard, non_finite_parameters
 from coopkit.engine.lock import RunLock
 from coopkit.engine.progress import TrainingProgress
-from coopkit.engine.report import write_report
+from coopkit.engine.report import record_observed, record_stages, write_report
 from coopkit.engine.rundir import RunDirectory
 from coopkit.errors import (
     CheckpointError,
@@ -45,7 +47,7 @@ from coopkit.errors import (
     TrainingDiverged,
     UserError,
 )
-from coopkit.media import write_samples
+from coopkit.media.writers import SampleWriter, sample_writer, writer_problem
 from coopkit.memory import out_of_memory_hint, synthesis_problems
 from coopkit.plugins import PluginHost
 from coopkit.recipe import ComponentSpec, Recipe, resolved_dict
@@ -58,6 +60,19 @@ ALGORITHMS: dict[str, type[Algorithm]] = {
     "descriptor": AlgorithmD,
     "generator": AlgorithmG,
 }
+
+
+MEAN_SAMPLE = 1000  # examples read to measure a data set's mean
+
+
+def channel_mean(data: DataSource) -> list[float]:
+    """The mean of each channel over the data set (over an even spread of ``MEAN_SAMPLE``
+    examples when it is larger)."""
+    indices = torch.linspace(0, len(data) - 1, min(len(data), MEAN_SAMPLE)).round().long()
+    totals = torch.zeros(data.shape[0], dtype=torch.float64)
+    for chunk in indices.split(100):
+        totals += reduce(data.batch(chunk).double(), "b c ... -> c", "mean") * len(chunk)
+    return (totals / len(indices)).tolist()
 
 
 class Run:
@@ -94,6 +109,7 @@ class Run:
 
         torch.manual_seed(recipe.seed)  # weight initialisation
         self.descriptor: EnergyModel | None = self._build("descriptor", shape=self.shape)
+        self._center_reference()
         self.generator: LatentModel | None = self._build("generator", shape=self.shape)
         self.sampler: Sampler | None = self._build("sampler")
         self.teacher: Teacher | None = self._build("teacher")
@@ -148,6 +164,16 @@ class Run:
                 raise RecipeError(self.recipe.source, problems)
         return component
 
+    def _center_reference(self) -> None:
+        """``descriptor.reference_mean = "data"``: p0 = N(μ, s²I) with μ the observed data's mean
+        per channel, measured once and kept in the checkpoints' data record."""
+        params = getattr(self.specs.get("descriptor"), "params", None)
+        if self.descriptor is None or getattr(params, "reference_mean", "zero") != "data":
+            return
+        if "channel_mean" not in self.data_info:
+            self.data_info["channel_mean"] = channel_mean(self._data)
+        self.descriptor.center_reference(torch.tensor(self.data_info["channel_mean"]))
+
     def _adam(self, model: torch.nn.Module | None, lr: float) -> torch.optim.Optimizer | None:
         """Adam with its fused kernel where the device has one (5× faster than the loop over
         parameters on CPU, same updates); the plain loop elsewhere."""
@@ -164,6 +190,12 @@ class Run:
         if self._data is None:
             self._data = self._build("data")
         return self._data
+
+    @functools.cached_property
+    def writer(self) -> SampleWriter | None:
+        """The sample writer registered for the data's layout; ``None``, after a warning that
+        says how to get one, when no plugin registers one."""
+        return sample_writer(self.layout, self.host.registries.writers)
 
     @property
     def resolved_recipe(self) -> dict[str, Any]:
@@ -223,8 +255,9 @@ class Run:
         directory, data, train = self.directory, self.data, self.recipe.train
         observed = data.batch(torch.arange(min(len(data), 16)))
         self.guard.calibrate(observed)
-        if self.iteration == 0:
-            write_samples(observed, directory.samples / "observed", self.layout, self.value_range)
+        if self.writer is not None and self.iteration == 0:  # at run start: warns if None
+            written = self.writer(observed, directory.samples / "observed", self.value_range)
+            record_observed(directory, written)
         if directory.latest_checkpoint() is None:  # what a rollback returns to before checkpoint 1
             tensors, metadata = self.state_tensors()
             self._start_state = (
@@ -278,7 +311,8 @@ class Run:
         if not self.directory.path.exists():
             return
         try:
-            write_report(self.directory, self.recipe_toml, self.recipe.description, seconds)
+            note = writer_problem(self.layout, self.host.registries.writers)
+            write_report(self.directory, self.recipe_toml, self.recipe.description, seconds, note)
         except OSError as error:  # e.g. the disk filled up; the run's outcome matters more
             warnings.warn(f"report.md was not written: {error}", CoopkitWarning, stacklevel=2)
 
@@ -385,12 +419,20 @@ class Run:
         return settings
 
     def write_stage_samples(self) -> list[Path]:
-        written = []
+        if self.writer is None:
+            return []
         reference = self.data.batch(torch.arange(1))
-        for stage, batch in self.algorithm.stages().items():
-            stem = self.directory.sample_stem(self.iteration, stage)
-            written += write_samples(batch, stem, self.layout, self.value_range, reference)
-        return written
+        written = {
+            stage: self.writer(
+                batch,
+                self.directory.sample_stem(self.iteration, stage),
+                self.value_range,
+                reference,
+            )
+            for stage, batch in self.algorithm.stages().items()
+        }
+        record_stages(self.directory, self.iteration, written)
+        return [path for paths in written.values() for path in paths]
 
     # ------------------------------------------------------------------ synthesis
 

@@ -99,16 +99,17 @@ def score_matching_term(descriptor: EnergyModel, y: torch.Tensor) -> torch.Tenso
 def range_excess_term(
     descriptor: EnergyModel, y: torch.Tensor, value_range: tuple[float, float]
 ) -> torch.Tensor:
-    """||the part of s²·∂f/∂Y outside ``value_range``||² / (2s²) per example, differentiable in θ.
+    """||the part of the drift means outside ``value_range``||² / (2s²) per example,
+    differentiable in θ.
 
-    Under the Gaussian reference, s²·∂f/∂Y is where the Langevin drift pulls Y (for a
+    Under the Gaussian reference N(μ, s²I), the drift mean μ + s²·∂f/∂Y is where the Langevin drift pulls Y (for a
     piecewise-linear f, the mean of the Gaussian piece Y lies in); a chain whose mean lies
     outside the data's range ends pinned at the range's ends (with ``sampler.bounds``) or
     escapes it. The term is 0 while every mean is inside: a one-sided penalty, like the one
     Petzka et al. (2018) put on a critic's gradient."""
     low, high = value_range
     variance = descriptor.reference_std**2
-    means = variance * _input_gradient(descriptor.score, y)
+    means = y - variance * _input_gradient(descriptor.energy, y)  # μ + s²·∂f/∂Y
     excess = (means - high).clamp(min=0) + (low - means).clamp(min=0)
     return reduce(excess.square(), "b ... -> b", "sum") / (2 * variance)
 

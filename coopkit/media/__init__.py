@@ -1,5 +1,8 @@
-"""Writing samples so people can look at them: image grids (and, from plugins' layouts, more)."""
+"""Writing samples so people can look at them: the sample-writer registry's lookup
+(:mod:`coopkit.media.writers`), image grids (:mod:`coopkit.media.grid`) and picture helpers for
+data sources (:mod:`coopkit.media.frames`)."""
 
-from coopkit.media.writers import image_grid, write_grid, write_samples
+from coopkit.media.grid import image_grid, write_grid
+from coopkit.media.writers import SampleWriter, sample_writer, write_samples
 
-__all__ = ["image_grid", "write_grid", "write_samples"]
+__all__ = ["SampleWriter", "image_grid", "sample_writer", "write_grid", "write_samples"]

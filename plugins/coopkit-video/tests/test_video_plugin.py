@@ -18,11 +18,11 @@ from coopkit_video.nets import (
     STDescriptorParams,
     STGeneratorParams,
 )
+from coopkit_video.writer import to_uint8, write_gif, write_mp4
 from PIL import Image
 
 import coopkit
 from coopkit.errors import DataError, RecipeError
-from coopkit.media.video import to_uint8, write_gif, write_mp4
 from coopkit.plugins import default_host
 from coopkit.recipe import load_recipe, resolve_components
 from coopkit.testing import check_data_source, check_energy_model, check_latent_model
@@ -158,6 +158,11 @@ def test_dyntex_runs_samples_and_evaluates_beside_lds(tmp_path):
         "iter_0000002_S2_revision_frames.png",
     } <= samples
     assert Image.open(out / "samples" / "iter_0000002_S2_revision.gif").n_frames == 8
+    report = (out / "report.md").read_text()  # shows what the video writer returned
+    assert "![S2](samples/iter_0000002_S2_revision.gif)" in report
+    assert '<video src="samples/iter_0000002_S2_revision.mp4"' in report
+    assert "![S2](samples/iter_0000002_S2_revision_frames.png)" in report
+    assert "![observed](samples/observed.gif)" in report
     result = subprocess.run(
         [
             sys.executable,

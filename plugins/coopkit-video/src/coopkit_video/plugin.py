@@ -69,6 +69,16 @@ def coopkit_register_baselines(registry):
 
 
 @coopkit.hookimpl
+def coopkit_register_writers(registry):
+    registry.add(
+        "b c t h w",
+        "coopkit_video.writer:write_video_samples",
+        summary="animated GIF and MP4, the observed clip beside every chain; a PNG strip of frames",
+        modality="video",
+    )
+
+
+@coopkit.hookimpl
 def coopkit_register_recipes(registry):
     registry.add_recipe(
         "dyntex",

@@ -1,5 +1,6 @@
-"""Video samples (layout ``b c t h w``): an animated GIF and an MP4 showing the observed clip (if
-given) beside every chain, and a PNG strip of frames (one row per clip)."""
+"""The sample writer for video (layout ``b c t h w``), registered by this plugin's
+``coopkit_register_writers``: an animated GIF and an MP4 showing the observed clip (if given)
+beside every chain, and a PNG strip of frames (one row per clip)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import numpy as np
 import torch
 from einops import rearrange
 from PIL import Image
+
+from coopkit.errors import CoopkitWarning
 
 FPS = 10
 MIN_HEIGHT = 128  # small clips are enlarged (nearest neighbour) so that people can see them
@@ -58,7 +61,11 @@ def write_mp4(frames: np.ndarray, path: Path, fps: int = FPS) -> Path | None:
     try:
         import av
     except ImportError:
-        warnings.warn("PyAV is not installed (pip install av): MP4 output skipped", stacklevel=2)
+        warnings.warn(
+            "PyAV is not installed (pip install av): MP4 output skipped",
+            CoopkitWarning,
+            stacklevel=2,
+        )
         return None
     t, h, w, _ = frames.shape
     even = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
@@ -86,9 +93,13 @@ def frame_strip(clips: np.ndarray, columns: int = STRIP_FRAMES) -> Image.Image:
 def write_video_samples(
     batch: torch.Tensor,
     stem: Path,
+    *,
     value_range: tuple[float, float],
     reference: torch.Tensor | None = None,
 ) -> list[Path]:
+    """``stem.gif``, ``stem.mp4`` (when PyAV is installed) and ``stem_frames.png``; the
+    ``reference`` clips come first, left of the samples."""
+    stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     clips = to_uint8(batch, value_range)
     if reference is not None:
