@@ -132,9 +132,14 @@ def score(item: Item, run) -> dict[str, dict[str, float]]:
     }
 
 
-def checks(item: Item, scores: dict[str, dict[str, float]]) -> dict[str, bool]:
+def checks(
+    item: Item, scores: dict[str, dict[str, float]], rollbacks: int = 0
+) -> dict[str, bool]:
     ours = scores[S2]
-    result = {"chains differ": ours["chain-diversity"] >= MIN_CHAIN_DIVERSITY}
+    result = {
+        "no divergence": rollbacks == 0,
+        "chains differ": ours["chain-diversity"] >= MIN_CHAIN_DIVERSITY,
+    }
     if item.modality == "texture":
         result["swd ≤ blurred source"] = ours["swd"] <= scores["blurred-source"]["swd"]
         return result
@@ -157,7 +162,15 @@ def run_item(item: Item, out: Path, factor: float, overrides: list[str]) -> Outc
         return Outcome(item, "diverged", str(error))
     run = coopkit.load(out / item.name)
     scores = score(item, run)
-    return Outcome(item, "trained", f"{run.iteration} iterations", scores, checks(item, scores))
+    rollbacks = rollbacks_in(out / item.name / "metrics.jsonl")
+    detail = f"{run.iteration} iterations, {rollbacks} rollback(s)"
+    return Outcome(item, "trained", detail, scores, checks(item, scores, rollbacks))
+
+
+def rollbacks_in(metrics: Path) -> int:
+    """Divergences the run rolled back from (train.on_divergence = "rollback")."""
+    lines = metrics.read_text().splitlines() if metrics.exists() else []
+    return sum(json.loads(line).get("event") == "rollback" for line in lines if line.strip())
 
 
 def number(value: float) -> str:

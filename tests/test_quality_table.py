@@ -39,6 +39,15 @@ def test_a_texture_passes_only_at_or_below_the_blurred_source_with_distinct_chai
     assert not quality.checks(item, texture_scores(0.2, 0.3, diversity=0.1))["chains differ"]
 
 
+def test_a_run_that_rolled_back_fails_as_diverged(quality, tmp_path):
+    item = quality.Item("t", "texture", "check", "regular", {}, 8)
+    assert not quality.checks(item, texture_scores(0.2, 0.3), rollbacks=1)["no divergence"]
+    metrics = tmp_path / "metrics.jsonl"
+    metrics.write_text('{"iteration": 1}\n{"event": "rollback", "iteration": 2}\n{"iteration": 2}\n')
+    assert quality.rollbacks_in(metrics) == 1
+    assert quality.rollbacks_in(tmp_path / "missing.jsonl") == 0
+
+
 def clip_scores(**ours):
     base = {"psnr": 30.0, "ssim": 0.9, "motion": 1.0, "nearest-copy": 30.0, "chain-diversity": 1.0}
     return {
