@@ -132,9 +132,7 @@ def score(item: Item, run) -> dict[str, dict[str, float]]:
     }
 
 
-def checks(
-    item: Item, scores: dict[str, dict[str, float]], rollbacks: int = 0
-) -> dict[str, bool]:
+def checks(item: Item, scores: dict[str, dict[str, float]], rollbacks: int = 0) -> dict[str, bool]:
     ours = scores[S2]
     result = {
         "no divergence": rollbacks == 0,
@@ -235,7 +233,17 @@ def main() -> None:
     parser.add_argument("--factor", type=float, default=1.0, help="× the recipe's iterations")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "quality")
     parser.add_argument("overrides", nargs="*", help="KEY=VALUE applied to every recipe")
+    parser.add_argument(
+        "--table",
+        action="store_true",
+        help="train nothing: one table from the items' saved scores (OUT/NAME/quality.json)",
+    )
     args = parser.parse_args()
+    if args.table:
+        write_table(
+            args, [saved_outcome(item, args.out) for item in read_suite(args.half, args.only)]
+        )
+        return
     outcomes = []
     for item in read_suite(args.half, args.only):
         print(f"== {item.name} ({item.modality}, {item.kind}, {item.half})", flush=True)
@@ -253,6 +261,23 @@ def main() -> None:
                 indent=2,
             )
         )
+    write_table(args, outcomes)
+
+
+def saved_outcome(item: Item, out: Path) -> Outcome:
+    """An item's outcome from its saved scores, the checks worked out afresh."""
+    path = out / item.name / "quality.json"
+    if not path.exists():
+        return Outcome(item, "not run", f"no {path}")
+    saved = json.loads(path.read_text())
+    if saved["status"] != "trained":
+        return Outcome(item, saved["status"], saved["detail"])
+    rollbacks = rollbacks_in(out / item.name / "metrics.jsonl")
+    scores = saved["scores"]
+    return Outcome(item, "trained", saved["detail"], scores, checks(item, scores, rollbacks))
+
+
+def write_table(args: argparse.Namespace, outcomes: list[Outcome]) -> None:
     stem = args.out / f"quality-{args.half}{'-' + '-'.join(args.only) if args.only else ''}"
     stem.with_suffix(".md").write_text(table(outcomes))
     passed = sum(o.passed for o in outcomes)

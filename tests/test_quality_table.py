@@ -4,6 +4,7 @@ suite items it builds recipes from."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -43,7 +44,9 @@ def test_a_run_that_rolled_back_fails_as_diverged(quality, tmp_path):
     item = quality.Item("t", "texture", "check", "regular", {}, 8)
     assert not quality.checks(item, texture_scores(0.2, 0.3), rollbacks=1)["no divergence"]
     metrics = tmp_path / "metrics.jsonl"
-    metrics.write_text('{"iteration": 1}\n{"event": "rollback", "iteration": 2}\n{"iteration": 2}\n')
+    metrics.write_text(
+        '{"iteration": 1}\n{"event": "rollback", "iteration": 2}\n{"iteration": 2}\n'
+    )
     assert quality.rollbacks_in(metrics) == 1
     assert quality.rollbacks_in(tmp_path / "missing.jsonl") == 0
 
@@ -95,3 +98,16 @@ def test_a_diverged_item_fails(quality):
     item = quality.Item("t", "texture", "check", "regular", {}, 8)
     outcome = quality.Outcome(item, "diverged", "iteration 212")
     assert not outcome.passed and quality.verdict(outcome) == "**diverged**"
+
+
+def test_the_table_is_rebuilt_from_saved_scores_with_the_checks_worked_out_again(quality, tmp_path):
+    item = quality.Item("t", "texture", "check", "regular", {}, 8)
+    assert quality.saved_outcome(item, tmp_path).status == "not run"
+    run = tmp_path / "t"
+    run.mkdir()
+    saved = {"status": "trained", "detail": "400 iterations", "scores": texture_scores(0.2, 0.3)}
+    (run / "quality.json").write_text(json.dumps({**saved, "checks": {}}))
+    (run / "metrics.jsonl").write_text('{"event": "rollback"}\n')
+    outcome = quality.saved_outcome(item, tmp_path)
+    assert outcome.checks["swd ≤ blurred source"] and not outcome.checks["no divergence"]
+    assert "fail: no divergence" in quality.table([outcome])
