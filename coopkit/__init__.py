@@ -9,21 +9,38 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from coopkit.plugin_api import PLUGIN_API
+
 __version__ = "0.1.0"
 
 hookimpl = pluggy.HookimplMarker("coopkit")
 """Decorator for plugin hook implementations, e.g. ``@coopkit.hookimpl``."""
 
-__all__ = ["Recipe", "Run", "__version__", "build", "hookimpl", "load"]
+__all__ = [
+    "PLUGIN_API",
+    "Recipe",
+    "Run",
+    "__version__",
+    "build",
+    "get_component",
+    "hookimpl",
+    "list_components",
+    "list_plugins",
+    "load",
+]
 
 if TYPE_CHECKING:
     from coopkit.api import build, load
+    from coopkit.components import get_component, list_components, list_plugins
     from coopkit.engine.run import Run
     from coopkit.recipe import Recipe
 
 _LAZY = {
     "build": ("coopkit.api", "build"),
     "load": ("coopkit.api", "load"),
+    "list_components": ("coopkit.components", "list_components"),
+    "get_component": ("coopkit.components", "get_component"),
+    "list_plugins": ("coopkit.components", "list_plugins"),
     "Run": ("coopkit.engine.run", "Run"),
     "Recipe": ("coopkit.recipe", "Recipe"),
 }

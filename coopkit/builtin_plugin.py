@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import coopkit
 
+COOPKIT_PLUGIN_API = "1.0"  # the plugin API these hooks were written for
+
 
 @coopkit.hookimpl
 def coopkit_register_samplers(registry):

@@ -30,6 +30,28 @@ class CheckpointError(UserError):
     """A checkpoint or run directory that cannot be read."""
 
 
+class ParamsError(UserError):
+    """Parameters given to a component from Python (:func:`coopkit.get_component`) that it refuses.
+    Holds every problem found, each with the parameter it concerns."""
+
+    def __init__(self, component: str, problems: list[tuple[str, str]]):
+        self.component = component
+        self.problems = problems
+        lines = [f"{component}: {len(problems)} problem(s) with its parameters"]
+        lines += [
+            f"  {where}: {message}" if where else f"  {message}" for where, message in problems
+        ]
+        super().__init__("\n".join(lines))
+
+
+class ComponentContractError(UserError):
+    """A component returned what the engine cannot train on: a score or energy that is not one
+    finite value per example, generator output of the wrong shape or far outside the data's range,
+    a data batch that does not match the declared layout. Found by the checks on the first
+    iteration (:mod:`coopkit.engine.contracts`); the message names the component, the plugin it
+    comes from and the fix."""
+
+
 class TrainingDiverged(Exception):
     """Training left the healthy regime (NaN, inf, or samples far outside the data's range); the
     run stopped before saving the diverged state (CLI exit code 3)."""
@@ -37,6 +59,11 @@ class TrainingDiverged(Exception):
 
 class PluginError(Exception):
     """A plugin failed to load or to register (fatal only in strict mode)."""
+
+
+class PluginAPIError(PluginError):
+    """A plugin declares a plugin API version this coopkit cannot serve (another major version,
+    or a value that is not a version); it is not loaded."""
 
 
 class CoopkitWarning(UserWarning):

@@ -4,8 +4,9 @@ Each plugin is isolated: if its module fails to import or one of its hooks raise
 recorded (``coopkit plugins`` shows it) and every other plugin keeps working; an unknown name
 that might have been the failed plugin's says so. A hook that no specification knows (a misspelled
 ``coopkit_register_sampler``) is a warning. With ``COOPKIT_STRICT_PLUGINS=1`` each of these is
-fatal. Two distributions declaring one plugin name are both refused. Plugins are switched off by
-name with ``COOPKIT_DISABLE_PLUGINS=a,b`` or ``coopkit --disable-plugin a``.
+fatal. Two distributions declaring one plugin name are both refused. A plugin written for a
+plugin API this coopkit cannot serve (:mod:`coopkit.plugin_api`) is not loaded. Plugins are
+switched off by name with ``COOPKIT_DISABLE_PLUGINS=a,b`` or ``coopkit --disable-plugin a``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Any
 import pluggy
 
 from coopkit import hookspecs
-from coopkit.errors import CoopkitWarning, PluginError
+from coopkit.errors import CoopkitWarning, PluginAPIError, PluginError
+from coopkit.plugin_api import check_plugin_api
 from coopkit.registry import KINDS, Registries
 
 GROUP = "coopkit"
@@ -41,6 +43,7 @@ class PluginInfo:
     distribution: str = ""
     version: str = ""
     status: str = "loaded"  # loaded | failed | disabled
+    api: str = ""  # the plugin API version it declares (COOPKIT_PLUGIN_API); "" for none
     error: str = ""
     registered: dict[str, list[str]] = field(default_factory=dict)
     hooks: list[str] = field(default_factory=list)  # the other hooks it implements (events, ...)
@@ -58,6 +61,7 @@ class PluginInfo:
             "distribution": self.distribution,
             "version": self.version,
             "status": self.status,
+            "api": self.api,
             "error": self.error,
             "registered": self.registered,
             "hooks": self.hooks,
@@ -146,6 +150,13 @@ class PluginHost:
                 self._fail_to_load(info, error, "importing")
                 return
         try:
+            info.api, api_warning = check_plugin_api(plugin)
+        except PluginAPIError as error:
+            self._fail_to_load(info, error, "checking its plugin API")
+            return
+        if api_warning:
+            self._warn(info, api_warning)
+        try:
             self.manager.register(plugin, name=name)
         except Exception as error:
             self._fail_to_load(info, error, "registering hooks")
@@ -175,15 +186,19 @@ class PluginHost:
                 continue
             close = difflib.get_close_matches(caller.name, HOOK_NAMES, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]!r}?" if close else f"hooks: {', '.join(HOOK_NAMES)}"
-            message = f"unknown hook {caller.name!r}, which is never called — {hint}"
-            if self.strict:
-                raise PluginError(
-                    f"plugin {info.name!r} ({info.module}): {message} ({STRICT_ENV} is set)"
-                )
-            info.warnings.append(message)
-            warnings.warn(
-                f"plugin {info.name!r} ({info.module}): {message}", CoopkitWarning, stacklevel=3
+            self._warn(info, f"unknown hook {caller.name!r}, which is never called — {hint}")
+
+    def _warn(self, info: PluginInfo, message: str) -> None:
+        """A problem that leaves the plugin working: recorded and warned about; fatal in strict
+        mode."""
+        if self.strict:
+            raise PluginError(
+                f"plugin {info.name!r} ({info.module}): {message} ({STRICT_ENV} is set)"
             )
+        info.warnings.append(message)
+        warnings.warn(
+            f"plugin {info.name!r} ({info.module}): {message}", CoopkitWarning, stacklevel=4
+        )
 
     def _fail(self, info: PluginInfo, error: BaseException, doing: str) -> None:
         info.status = "failed"

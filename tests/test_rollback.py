@@ -45,8 +45,10 @@ def spoil_weights(model: torch.nn.Module):
 
 def inject(run, phase: str) -> None:
     """Makes Step ``phase`` of iteration FAULT_AT produce NaNs (once)."""
-    if phase == "G0":  # the generator runs once per iteration: G2 reuses G0's output
-        run.generator.forward = once(FAULT_AT, run.generator.forward, lambda y: y * float("nan"))
+    if phase == "G0":  # the generator runs once per iteration (G2 reuses G0's output), and once
+        # before the first, when the engine checks what it returns (coopkit/engine/contracts.py)
+        spoiled = once(FAULT_AT + 1, run.generator.forward, lambda y: y * float("nan"))
+        run.generator.forward = spoiled
     elif phase == "D1":
         run.sampler.run = once(
             FAULT_AT, run.sampler.run, lambda r: SampleResult(nan_like(r.x), r.stats)

@@ -33,6 +33,7 @@ from coopkit.engine.checkpoint import (
     unflatten_optimizer,
     write_checkpoint,
 )
+from coopkit.engine.contracts import check_built, check_training_start
 from coopkit.engine.coopnets import CoopNets
 from coopkit.engine.device import resolve_device
 from coopkit.engine.health import DivergenceGuard, non_finite_parameters
@@ -158,6 +159,7 @@ class Run:
             raise RecipeError(self.recipe.source, [(section, str(error))]) from None
         except Exception as error:
             raise RecipeError(self.recipe.source, [(section, spec.failure(error))]) from error
+        check_built(section, component, spec)  # what it declares (contracts.py)
         if section == "data":  # the data's shape is known now: can the chains fit at all?
             problems = synthesis_problems(self.recipe.train, component.shape, self.device)
             if problems:
@@ -253,7 +255,9 @@ class Run:
     def _train(self, progress: bool) -> None:
         keep_freed_memory()
         directory, data, train = self.directory, self.data, self.recipe.train
-        observed = data.batch(torch.arange(min(len(data), 16)))
+        indices = torch.arange(min(len(data), 16))
+        observed = data.batch(indices)
+        check_training_start(self, observed, len(indices))  # what components return (contracts.py)
         self.guard.calibrate(observed)
         if self.writer is not None and self.iteration == 0:  # at run start: warns if None
             written = self.writer(observed, directory.samples / "observed", self.value_range)

@@ -105,8 +105,8 @@ def test_every_shipped_recipe_validates():
 
 
 def test_a_size_the_generator_cannot_make_is_a_recipe_error(tmp_path):
-    with pytest.raises(RecipeError, match="generator.*divisible by 32"):
-        coopkit.build("textures", ["data.size=40", f"output.dir={tmp_path}/run"])
+    with pytest.raises(RecipeError, match="generator.*divisible by 8"):
+        coopkit.build("textures", ["data.size=36", f"output.dir={tmp_path}/run"])
 
 
 def test_the_texture_recipe_runs_from_the_command_line(tmp_path):

@@ -8,6 +8,8 @@ import coopkit
 
 RECIPES = Path(__file__).parent / "recipes"
 
+COOPKIT_PLUGIN_API = "1.0"  # the plugin API these hooks were written for
+
 
 @coopkit.hookimpl
 def coopkit_register_energy_models(registry):
