@@ -13,7 +13,14 @@ nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 
 TORCH = ["torch==2.14.1", "torchvision==0.29.1"]
-PLUGINS = ["-e", "plugins/coopkit-image", "-e", "plugins/coopkit-video"]
+PLUGINS = [
+    "-e",
+    "plugins/coopkit-image",
+    "-e",
+    "plugins/coopkit-video",
+    "-e",
+    "plugins/coopkit-example",
+]
 
 
 def install_coopkit(session: nox.Session, extras: str = "") -> None:
