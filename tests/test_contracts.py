@@ -44,46 +44,41 @@ def fit(host, write_recipe):
 
 
 @pytest.mark.parametrize(
-    ("descriptor", "message"),
+    ("section", "name", "message"),
     [
-        ("column-score", r"score\(\) gave shape \(4, 1\) for 4 examples.*shape \(4,\).*einops"),
-        ("batch-sum", r"depends on the rest of the batch.*not out\.sum\(\)"),
-        ("batch-norm-descriptor", r"depends on the rest of the batch.*batch norm"),
-        ("nan-score", r"score\(\) is NaN or infinite"),
+        (
+            "descriptor",
+            "column-score",
+            r"score\(\) gave shape \(4, 1\) for 4 examples.*shape \(4,\).*einops",
+        ),
+        ("descriptor", "batch-sum", r"depends on the rest of the batch.*not out\.sum\(\)"),
+        ("descriptor", "batch-norm-descriptor", r"depends on the rest of the batch.*batch norm"),
+        ("descriptor", "nan-score", r"score\(\) is NaN or infinite"),
+        (
+            "generator",
+            "half-size-generator",
+            r"g\(X\) of 4 latents has shape \(4, 1, 4, 4\).*\(4, 1, 8, 8\)",
+        ),
+        ("generator", "pixel-scale-generator", r"outside the data's value range \[-1, 1\].*tanh"),
+        ("generator", "wrong-latents", r"sample_latent\(4\) gave shape \(5, 4\), not \(4, 4\)"),
+        (
+            "data",
+            "pixel-stripes",
+            r"values in \[0, 255\], outside its declared value_range \[-1, 1\]",
+        ),
+        (
+            "data",
+            "double-stripes",
+            r"torch\.float64 values, but the nets compute in torch\.float32",
+        ),
+        ("data", "flat-batch-stripes", r"gave shape \(8, 8, 8\).*should be \(8, 1, 8, 8\)"),
     ],
 )
-def test_a_descriptor_that_would_train_silently_is_stopped(fit, descriptor, message):
+def test_a_component_that_would_train_silently_is_stopped(fit, section, name, message):
+    """Descriptors, generators and data batches that break their contract."""
     with pytest.raises(ComponentContractError, match=message) as caught:
-        fit(descriptor={"name": descriptor})
-    assert str(caught.value).startswith(f"descriptor {descriptor!r} from plugin 'faulty': ")
-
-
-@pytest.mark.parametrize(
-    ("generator", "message"),
-    [
-        ("half-size-generator", r"g\(X\) of 4 latents has shape \(4, 1, 4, 4\).*\(4, 1, 8, 8\)"),
-        ("pixel-scale-generator", r"outside the data's value range \[-1, 1\].*tanh"),
-        ("wrong-latents", r"sample_latent\(4\) gave shape \(5, 4\), not \(4, 4\)"),
-    ],
-)
-def test_a_generator_that_misses_the_data_is_stopped(fit, generator, message):
-    with pytest.raises(ComponentContractError, match=message) as caught:
-        fit(generator={"name": generator})
-    assert str(caught.value).startswith(f"generator {generator!r} from plugin 'faulty': ")
-
-
-@pytest.mark.parametrize(
-    ("data", "message"),
-    [
-        ("pixel-stripes", r"values in \[0, 255\], outside its declared value_range \[-1, 1\]"),
-        ("double-stripes", r"torch\.float64 values, but the nets compute in torch\.float32"),
-        ("flat-batch-stripes", r"gave shape \(8, 8, 8\).*should be \(8, 1, 8, 8\)"),
-    ],
-)
-def test_a_data_batch_that_does_not_match_its_declaration_is_stopped(fit, data, message):
-    with pytest.raises(ComponentContractError, match=message) as caught:
-        fit(data={"name": data})
-    assert str(caught.value).startswith(f"data {data!r} from plugin 'faulty': ")
+        fit(**{section: {"name": name}})
+    assert str(caught.value).startswith(f"{section} {name!r} from plugin 'faulty': ")
 
 
 @pytest.mark.parametrize(

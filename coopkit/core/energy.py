@@ -48,12 +48,17 @@ class EnergyModel(nn.Module):
         its data (``descriptor.reference_mean = "data"``)."""
         self.reference_mean = mean.detach().to(next(self.parameters()).device)
 
-    def _mean_like(self, y: torch.Tensor) -> torch.Tensor | float:
-        """The reference's mean, shaped to broadcast against a batch ``y``."""
+    def _mean_view(self, y: torch.Tensor) -> torch.Tensor | None:
+        """The reference's mean shaped to broadcast against a batch ``y``; None when it is 0."""
         mean = self.reference_mean
         if mean is None:
-            return 0.0
+            return None
         return mean.view(*mean.shape, *([1] * (y.dim() - 1 - mean.dim())))
+
+    def _centred(self, y: torch.Tensor) -> torch.Tensor:
+        """Y − μ (Y itself while the reference is centred at 0: no extra pass on the hot path)."""
+        mean = self._mean_view(y)
+        return y if mean is None else y - mean
 
     def score(self, y: torch.Tensor) -> torch.Tensor:
         """f(Y; θ), one value per example."""
@@ -63,9 +68,7 @@ class EnergyModel(nn.Module):
         """−log p0(Y) up to a constant, one value per example."""
         if self.reference == "uniform":
             return y.new_zeros(y.shape[0])
-        return reduce((y - self._mean_like(y)).square(), "b ... -> b", "sum") / (
-            2 * self.reference_std**2
-        )
+        return reduce(self._centred(y).square(), "b ... -> b", "sum") / (2 * self.reference_std**2)
 
     def energy(self, y: torch.Tensor) -> torch.Tensor:
         """ℰ(Y; θ) = ||Y||²/(2s²) − f(Y; θ), one value per example (eq. 4)."""
@@ -79,4 +82,5 @@ class EnergyModel(nn.Module):
         if self.reference == "uniform":
             return torch.rand((n, *shape), generator=generator, device=device) * 2 - 1
         noise = torch.randn((n, *shape), generator=generator, device=device) * self.reference_std
-        return noise + self._mean_like(noise)
+        mean = self._mean_view(noise)
+        return noise if mean is None else noise + mean
