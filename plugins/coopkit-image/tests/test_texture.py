@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from coopkit_image.layers import PhaseShift
 from coopkit_image.texture_data import TextureImage, TextureImageParams
 from coopkit_image.texture_nets import (
     TextureDescriptor,
@@ -143,3 +144,41 @@ def test_the_texture_recipe_runs_from_the_command_line(tmp_path):
     )
     assert sampled.returncode == 0, sampled.stderr
     assert (out / "samples" / "fresh_iter0000003_seed0_S2_revision.png").exists()
+
+
+def _interior_gradient(model: TextureDescriptor, image: torch.Tensor, calls: int) -> torch.Tensor:
+    """∂f/∂Y averaged over ``calls`` consecutive evaluations, away from the borders."""
+    total = torch.zeros_like(image)
+    for _ in range(calls):
+        y = image.clone().requires_grad_(True)
+        model.score(y).sum().backward()
+        total += y.grad
+    return (total / calls)[..., 16:-16, 16:-16]
+
+
+def test_phase_shift_removes_the_first_strides_grid_from_the_drift():
+    """On a flat image a stride-3 descriptor's input gradient repeats every 3 pixels (the grid
+    the revision paints on samples); cycling through the 9 offsets leaves it flat."""
+    image = torch.full((1, 1, 48, 48), 0.3)
+    settings = dict(channels=[6, 4, 2], kernels=[7, 3, 3], strides=[3, 1, 1], init_std=0.1)
+    torch.manual_seed(0)
+    plain = TextureDescriptor(TextureDescriptorParams(**settings), shape=(1, 48, 48))
+    torch.manual_seed(0)
+    shifted = TextureDescriptor(
+        TextureDescriptorParams(**settings, phase_shift=True), shape=(1, 48, 48)
+    )
+    grid = _interior_gradient(plain, image, 1)
+    assert grid.std() > 0.1 * grid.abs().mean()  # the grid is there without the shift
+    flat = _interior_gradient(shifted, image, 9)
+    assert flat.std() < 1e-5 * flat.abs().mean()
+    assert int(shifted.net[0].calls) == 9  # saved with the weights: a resume continues the cycle
+    assert "net.0.calls" in shifted.state_dict()
+
+
+def test_phase_shift_visits_every_offset_once_per_cycle_and_keeps_the_size():
+    shift = PhaseShift(3)
+    image = torch.arange(36.0).view(1, 1, 6, 6)  # the value at (r, c) is 6r + c
+    crops = [shift(image) for _ in range(9)]
+    assert {crop.shape for crop in crops} == {(1, 1, 4, 4)}
+    corners = sorted(int(crop[0, 0, 0, 0]) for crop in crops)
+    assert corners == [6 * r + c for r in range(3) for c in range(3)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import torch
 from torch import nn
 
 from coopkit.core import upsampling_padding
@@ -43,3 +44,48 @@ def upsampling(c_in: int, c_out: int, kernel: int, factor: int) -> nn.Module:
         )
     padding, output_padding = upsampling_padding(kernel, factor)
     return nn.ConvTranspose2d(c_in, c_out, kernel, factor, padding, output_padding)
+
+
+class PhaseShift(nn.Module):
+    """Crops each batch by a different offset within one ``period`` (the stride of the layer
+    that follows), cycling through all ``period²`` offsets call after call.
+
+    A convolution of stride P sees only every P-th position of its input, so a stationary model
+    built on it is stationary only under shifts by multiples of P, and its input gradient — the
+    Langevin drift — repeats every P pixels: a grid the revision adds to every sample. Seen
+    through this layer, the model's energy averaged over any P² consecutive calls is the energy
+    of the same net at stride 1 (up to the P − 1 border pixels the crop drops) at 1/P² of its
+    cost. Every call crops P − 1 pixels per side, so the output size never changes; the call
+    counter is a buffer, saved with the weights, so a resumed run continues the same cycle.
+    """
+
+    def __init__(self, period: int):
+        super().__init__()
+        self.period = period
+        # Consecutive calls jump by a step coprime to P² so that the offsets of any few calls
+        # are spread over the period rather than adjacent.
+        self.jump = next(
+            j
+            for j in range(period * period // 2 + 1, period * period + 1)
+            if _coprime(j, period * period)
+        )
+        self.register_buffer("calls", torch.zeros((), dtype=torch.int64))
+
+    def offset(self, call: int) -> tuple[int, int]:
+        index = (call * self.jump) % (self.period * self.period)
+        return divmod(index, self.period)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.period == 1:
+            return x
+        top, left = self.offset(int(self.calls))
+        self.calls += 1
+        trim = self.period - 1
+        height, width = x.shape[-2:]
+        return x[..., top : height - trim + top, left : width - trim + left]
+
+
+def _coprime(a: int, b: int) -> bool:
+    while b:
+        a, b = b, a % b
+    return a == 1

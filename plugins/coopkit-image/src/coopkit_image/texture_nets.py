@@ -11,7 +11,14 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from coopkit.core import EnergyModel, EnergyParams, LatentModel, LatentParams, PositiveInt
-from coopkit_image.layers import ACTIVATIONS, Activation, init_normal, same_length, upsampling
+from coopkit_image.layers import (
+    ACTIVATIONS,
+    Activation,
+    PhaseShift,
+    init_normal,
+    same_length,
+    upsampling,
+)
 
 
 class TextureDescriptorParams(EnergyParams):
@@ -26,6 +33,12 @@ class TextureDescriptorParams(EnergyParams):
     )
     activation: Activation = "relu"
     init_std: float = Field(0.001, gt=0, description="std of the N(0, std²) weight initialisation")
+    phase_shift: bool = Field(
+        False,
+        description="crop each evaluation by a different offset within the first stride, so "
+        "the model is stationary at every pixel rather than every stride-th one, and its "
+        "Langevin drift has no grid (the paper: false)",
+    )
 
     @model_validator(mode="after")
     def _same_lengths(self) -> TextureDescriptorParams:
@@ -37,7 +50,7 @@ class TextureDescriptor(EnergyModel):
     Params = TextureDescriptorParams
 
     def __init__(self, params: TextureDescriptorParams, shape: tuple[int, ...]):
-        layers: list[nn.Module] = []
+        layers: list[nn.Module] = [PhaseShift(params.strides[0])] if params.phase_shift else []
         in_channels = shape[0]
         for index, (out, kernel, stride) in enumerate(
             zip(params.channels, params.kernels, params.strides, strict=True)
