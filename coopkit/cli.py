@@ -60,6 +60,59 @@ def _host():
     return default_host()
 
 
+def _show_versions(asked: bool) -> None:
+    if not asked:
+        return
+    for line in version_lines(_host()):
+        console.print(escape(line), highlight=False, soft_wrap=True)
+    raise typer.Exit()
+
+
+def version_lines(host: Any) -> list[str]:
+    """coopkit's version and plugin API, torch's and Python's, then one line per plugin: its
+    distribution and version, the plugin API it declares and, unless loaded, its status."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    import coopkit
+
+    try:
+        torch_version = version("torch")  # from the metadata: importing torch takes seconds
+    except PackageNotFoundError:
+        torch_version = "not installed"
+    lines = [
+        f"coopkit {coopkit.__version__} (plugin API {coopkit.PLUGIN_API})",
+        f"torch {torch_version}",
+        f"python {platform.python_version()}",
+    ]
+    records = list(host.records.values())
+    if not records:
+        return [*lines, "plugins: none"]
+    rows = [
+        (
+            info.name,
+            " ".join(part for part in (info.distribution, info.version) if part) or info.module,
+            _api_text(info, "plugin API "),
+            "" if info.status == "loaded" else info.status,
+        )
+        for info in records
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    lines.append("plugins:")
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  " + "  ".join([*cells, row[3]]).rstrip())
+    return lines
+
+
+def _api_text(info: Any, prefix: str = "") -> str:
+    """The plugin API a plugin declares; "not declared" when it loaded without declaring one,
+    "—" when it was not looked at (disabled, or its module did not import)."""
+    if info.api:
+        return f"{prefix}{info.api}"
+    return f"{prefix}not declared" if info.status == "loaded" else "—"
+
+
 @app.callback()
 def _main(
     disable_plugin: Annotated[
@@ -69,6 +122,16 @@ def _main(
             help="switch a plugin off by name (repeatable; read before any plugin is loaded)",
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="show the versions of coopkit (and its plugin API), torch, Python and every "
+            "plugin, then exit",
+            is_eager=True,
+            callback=_show_versions,
+        ),
+    ] = False,
 ) -> None:
     # main() has applied these before loading plugins; this covers the app invoked directly
     _disable_plugins(disable_plugin or [])
@@ -221,27 +284,46 @@ def validate(
         ),
     ] = True,
 ) -> None:
-    """Check recipes (structure, then every component's parameters); all problems at once."""
-    from coopkit.errors import RecipeError
-    from coopkit.recipe import load_resolved
+    """Check recipes (structure, then every component's parameters); all problems at once,
+    one line each, each starting with the recipe file."""
+    from coopkit.recipe import load_resolved, locate_recipe
 
     host = _host()
     failed = 0
     for name in recipes:
+        source = name
         try:
-            recipe, specs = load_resolved(name, None, host.registries)
+            source = str(locate_recipe(name, host.registries.recipes))
+            recipe, specs = load_resolved(source, None, host.registries)
             if build:
                 from coopkit.engine.run import Run
 
                 Run(recipe, specs, host)
         except UserError as error:
             failed += 1
-            where = "" if isinstance(error, RecipeError) else f"{name}: "  # names the file itself
-            errors.print(f"[red]✗[/] {escape(where + str(error))}", highlight=False)
+            for line in _problem_lines(source, error):
+                errors.print(f"[red]✗[/] {escape(line)}", highlight=False, soft_wrap=True)
         else:
             console.print(f"[green]✓[/] {recipe.source}")
     if failed:
+        if len(recipes) > 1:
+            errors.print(f"{failed} of {len(recipes)} recipes have problems", highlight=False)
         raise typer.Exit(2)
+
+
+def _problem_lines(source: str, error: UserError) -> list[str]:
+    """``FILE: LOCATION: message`` for each problem of a recipe error, ``FILE: line`` for each
+    line of any other error: every line names the recipe, so that with several recipes (and
+    through grep) each problem says where it is."""
+    from coopkit.errors import RecipeError
+
+    if isinstance(error, RecipeError) and error.problems:
+        count = len(error.problems)
+        return [f"{error.source}: {count} problem(s) in the recipe"] + [
+            f"{error.source}: {location}: {message}" for location, message in error.problems
+        ]
+    lines = str(error).splitlines() or [type(error).__name__]
+    return [f"{source}: {line.strip()}" for line in lines if line.strip()]
 
 
 @app.command()
@@ -292,8 +374,9 @@ def recipes_command(
 def plugins(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """The plugins found: distribution and version, hook module, status, the modalities and
-    components they registered and the other hooks (events, commands) they implement."""
+    """The plugins found: distribution and version, hook module, the plugin API each declares,
+    status, the modalities and components they registered and the other hooks (events,
+    commands) they implement."""
     host = _host()
     if as_json:
         payload: dict[str, Any] = {
@@ -305,6 +388,7 @@ def plugins(
     table = Table(
         "plugin",
         "distribution, module",
+        "API",
         "status",
         "modality",
         "registered",
@@ -323,6 +407,7 @@ def plugins(
             info.name,
             " ".join(part for part in (info.distribution, info.version) if part)
             + f"\n[dim]{escape(info.module)}[/]",
+            _api_text(info),
             status,
             ", ".join(info.modalities),
             escape(registered),

@@ -47,7 +47,7 @@ def render() -> str:
         "a test fails when this page and `coopkit --help` disagree.",
         "",
         "```",
-        "coopkit [--disable-plugin NAME]... COMMAND [ARGS]...",
+        "coopkit [--version] [--disable-plugin NAME]... COMMAND [ARGS]...",
         "```",
         "",
         "| global option | meaning |",

@@ -1,8 +1,8 @@
 """The plugin API's version: what a plugin written for one coopkit can rely on in another.
 
 ``PLUGIN_API`` is ``"MAJOR.MINOR"``. A minor version adds — hooks, arguments to hooks, public
-modules and functions — and removes nothing; a major version may remove or change what plugins
-use. A plugin says which version it was written for in its hook module::
+modules (:data:`PUBLIC_MODULES`) and functions — and removes nothing; a major version may remove
+or change what plugins use. A plugin says which version it was written for in its hook module::
 
     COOPKIT_PLUGIN_API = "1.0"
 
@@ -26,6 +26,24 @@ from coopkit.errors import PluginAPIError
 
 PLUGIN_API = "1.0"
 ATTRIBUTE = "COOPKIT_PLUGIN_API"
+
+PUBLIC_MODULES = (
+    "coopkit",  # hookimpl, build, load, Run, Recipe, list_components, get_component, ...
+    "coopkit.core",  # the abstractions, the Params base classes, init_normal, upsampling_padding
+    "coopkit.errors",
+    "coopkit.media",  # write_samples, write_grid, image_grid, sample_writer
+    "coopkit.media.arrays",  # reading .npy/.npz files and stacks of pictures
+    "coopkit.media.frames",  # folders of pictures and frames, crop and resize
+    "coopkit.media.grid",
+    "coopkit.media.writers",
+    "coopkit.memory",  # machine memory, sizes that cannot fit, out-of-memory errors
+    "coopkit.outputs",  # where commands on a trained run write
+    "coopkit.evaluation",  # evaluating a run; baselines and options for commands
+    "coopkit.completion",  # latent inference from partly observed examples
+    "coopkit.testing",
+)
+"""The modules a plugin may import (docs/plugins.md, "Helpers for plugins"); everything else in
+coopkit is internal. A test keeps the built-in plugins to these."""
 _VERSION = re.compile(r"(\d+)\.(\d+)")
 
 

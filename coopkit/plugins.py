@@ -271,6 +271,7 @@ class PluginHost:
                 warnings.warn(
                     f"plugin {info.name!r} failed in {hook_name} and is switched off for this "
                     f"process: {info.error}",
+                    CoopkitWarning,
                     stacklevel=2,
                 )
 

@@ -272,9 +272,15 @@ def validation_problems(
     return list(dict.fromkeys(problems))
 
 
+class WholeTable(dict):
+    """An override whose value is a TOML inline table (``'data={name = "video", path = "a.mp4"}'``):
+    it replaces the table it names instead of being merged into it."""
+
+
 def parse_overrides(overrides: list[str] | None, source: str = "overrides") -> dict[str, Any]:
     """``["train.iterations=10", "sampler.step_size=0.01"]`` → nested dict. Values are read as TOML
-    (numbers, booleans, quoted strings, lists); anything else is taken as a plain string."""
+    (numbers, booleans, quoted strings, lists, inline tables — kept as :class:`WholeTable`);
+    anything else is taken as a plain string."""
     overrides = [] if overrides is None else overrides
     if not isinstance(overrides, list | tuple) or not all(isinstance(o, str) for o in overrides):
         raise UserError(
@@ -293,6 +299,8 @@ def parse_overrides(overrides: list[str] | None, source: str = "overrides") -> d
             value = tomllib.loads(f"v = {raw.strip()}")["v"]
         except tomllib.TOMLDecodeError:
             value = raw.strip()
+        if isinstance(value, dict):
+            value = WholeTable(value)
         node = tree
         *parents, leaf = key.split(".")
         for part in parents:
@@ -308,13 +316,50 @@ def parse_overrides(overrides: list[str] | None, source: str = "overrides") -> d
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """``update`` merged into ``base`` key by key, tables recursively; a :class:`WholeTable`
+    replaces the table it lands on."""
     merged = dict(base)
     for key, value in update.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge(merged[key], value)
+        current = merged.get(key)
+        if isinstance(value, WholeTable):
+            merged[key] = dict(value)
+        elif isinstance(value, dict) and isinstance(current, dict):
+            merged[key] = merge(current, value)
         else:
             merged[key] = value
     return merged
+
+
+def apply_overrides(
+    data: dict[str, Any], overrides: dict[str, Any], registries: Any | None = None
+) -> dict[str, Any]:
+    """Recipe ``data`` with ``overrides`` (from :func:`parse_overrides`) merged in, as people
+    mean them. An override that changes a component section's ``name`` (``data.name=video``)
+    drops the recipe's parameters there that the new component does not have — they were the
+    old component's own — and keeps those it shares (``frames``, ``size``); without
+    ``registries`` to look the new component up, it drops them all. A whole-table override
+    (``'data={name = "video", path = "clip.mp4"}'``) replaces the table."""
+    data = dict(data)
+    for section, kind in COMPONENT_SECTIONS.items():
+        update, current = overrides.get(section), data.get(section)
+        if (
+            isinstance(update, dict)
+            and isinstance(current, dict)
+            and "name" in update
+            and update["name"] != current.get("name")
+        ):
+            shared = _parameter_names(registries, kind, update["name"])
+            data[section] = {key: value for key, value in current.items() if key in shared}
+    return merge(data, overrides)
+
+
+def _parameter_names(registries: Any | None, kind: str, name: Any) -> set[str]:
+    """The parameters of component ``name`` of ``kind``; none when it cannot be looked up (an
+    unknown name is reported by phase 2)."""
+    try:
+        return set(registries[kind].get(name).load().Params.model_fields)
+    except Exception:
+        return set()
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -339,7 +384,7 @@ def parse_recipe(
     data: dict[str, Any], source: str = "<recipe>", overrides: list[str] | None = None
 ) -> Recipe:
     """Phase 1: structure only (no torch, no plugins)."""
-    data = merge(data, parse_overrides(overrides, source))
+    data = apply_overrides(data, parse_overrides(overrides, source))
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as error:
@@ -399,9 +444,14 @@ class ComponentSpec:
         parts = {key: spec.build() for key, spec in self.nested.items()}
         return self.target(self.params, **parts, **context)
 
+    def refusal(self, error: ValueError) -> str:
+        """What to tell the user when :meth:`build` raised a ``ValueError``: the component
+        refusing its settings, whose message says why and what to change."""
+        return f"{self.name!r} from plugin {self.plugin!r} refuses these settings: {error}"
+
     def failure(self, error: Exception) -> str:
         """What to tell the user when :meth:`build` raised ``error`` (other than a
-        ``ValueError``, which is the component refusing its settings and says why itself)."""
+        ``ValueError``: see :meth:`refusal`)."""
         if is_out_of_memory(error):
             return (
                 f"building {self.name!r} ran out of memory ({error}); "
@@ -518,7 +568,7 @@ def resolve_recipe(
 ) -> tuple[Recipe, dict[str, ComponentSpec]]:
     """Both phases. A failure is one :class:`RecipeError` with every problem: when the structure
     is wrong, the component sections that are fine structurally are still checked."""
-    data = merge(data, parse_overrides(overrides, source))
+    data = apply_overrides(data, parse_overrides(overrides, source), registries)
     try:
         recipe = parse_recipe(data, source)
     except RecipeError as error:

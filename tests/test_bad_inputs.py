@@ -139,6 +139,11 @@ RECIPE_CASES = [
     ("device-nonsense", {"train.device": "gpu"}, ["train.device = 'gpu'", "not a device", "cpu"]),
     ("chains-huge", {"train.chains": 10**12}, ["train.chains", "GiB", "reduce train.chains"]),
     ("batch-huge", {"train.batch_size": 10**12}, ["train.batch_size", "reduce train.batch_size"]),
+    (
+        "plugin-refuses-settings",  # a ValueError: the component refusing its settings
+        exploding("ValueError"),
+        ["descriptor:", "'exploding' from plugin 'toy' refuses these settings:", "boom in the"],
+    ),
     ("plugin-type-error", exploding("TypeError"), [*PLUGIN_BUG, "TypeError"]),
     ("plugin-runtime-error", exploding("RuntimeError"), [*PLUGIN_BUG, "RuntimeError"]),
     ("plugin-assertion", exploding("AssertionError"), [*PLUGIN_BUG, "AssertionError"]),

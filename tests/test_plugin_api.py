@@ -100,3 +100,69 @@ def test_the_changelog_records_the_current_plugin_api():
     changelog = (ROOT / "CHANGELOG.md").read_text()
     assert f"Plugin API: {PLUGIN_API}" in changelog
     assert "COOPKIT_PLUGIN_API" in (ROOT / "docs" / "plugins.md").read_text()
+
+
+# ---------------------------------------------------------------------------- shown by the CLI
+
+
+def cli_with(host: PluginHost, monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    from conftest import run_cli
+
+    monkeypatch.setattr("coopkit.plugins.default_host", lambda: host)
+    return run_cli(monkeypatch, capsys, *args)
+
+
+def three_plugins() -> PluginHost:
+    """builtin (declares the current API), one declaring nothing, one whose module is gone."""
+    from importlib.metadata import EntryPoint
+
+    builtin = [ep for ep in entry_points(group="coopkit") if ep.name == "builtin"]
+    gone = EntryPoint(name="gone", value="coopkit_no_such_module_xyz", group="coopkit")
+    return PluginHost(
+        entry_points=[*builtin, gone],
+        extra={"silent": plugin_declaring(None)},
+        disabled=set(),
+        strict=False,
+    )
+
+
+def test_coopkit_plugins_shows_the_api_each_plugin_declares(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "250")
+    code, out, _ = cli_with(three_plugins(), monkeypatch, capsys, "plugins")
+    assert code == 0
+    header = next(line for line in out.splitlines() if "plugin" in line and "API" in line)
+    cells = [line.split("│") for line in out.splitlines() if "│" in line]
+    rows = {row[1].strip(): row for row in cells}
+    api = [cell.strip() for cell in header.split("┃")].index("API")
+    assert rows["builtin"][api].strip() == PLUGIN_API
+    assert rows["silent"][api].strip() == "not declared"
+    assert rows["gone"][api].strip() == "—"  # never imported: nothing to read
+
+
+def test_coopkit_version_shows_coopkit_torch_and_every_plugin(monkeypatch, capsys):
+    from importlib.metadata import version
+
+    code, out, _ = cli_with(three_plugins(), monkeypatch, capsys, "--version")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"coopkit {coopkit.__version__} (plugin API {PLUGIN_API})"
+    assert lines[1] == f"torch {version('torch')}" and lines[2].startswith("python 3.")
+    assert lines[3] == "plugins:"
+    plugins = {line.split()[0]: line.split() for line in lines[4:]}
+    assert plugins["builtin"][1:] == ["coopkit", coopkit.__version__, "plugin", "API", PLUGIN_API]
+    assert plugins["silent"][-3:] == ["API", "not", "declared"]
+    assert plugins["gone"][-1] == "failed"
+
+
+def test_coopkit_version_imports_no_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from coopkit.cli import main; sys.argv = ['coopkit', '--version']\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert done.code == 0\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("coopkit ")

@@ -193,6 +193,48 @@ def test_a_failing_event_hook_is_reported_once_and_switched_off():
     assert calls == [1] and host.plugins["flaky"].status == "failed"
 
 
+def test_a_plugin_switched_off_in_training_is_left_out_of_later_checkpoints(tmp_path):
+    """What docs/plugins.md promises: one warning (coopkit's own, printed as `warning: ...`),
+    the plugin marked failed with the reason, no further calls, and the checkpoints written after
+    the failure no longer list it among the run's plugins; strict mode stops the run instead."""
+    import tomli_w
+    from conftest import tiny_recipe
+    from toy_plugin import ToyPlugin
+
+    from coopkit.engine.checkpoint import read_checkpoint
+
+    calls = []
+
+    class FailsAtIteration3:
+        @coopkit.hookimpl
+        def coopkit_log_step(self, iteration):
+            calls.append(iteration)
+            if iteration >= 3:
+                raise RuntimeError("logger down")
+
+    def host(strict: bool) -> PluginHost:
+        builtin = [ep for ep in entry_points(group="coopkit") if ep.name == "builtin"]
+        plugins = {"toy": ToyPlugin(), "flaky": FailsAtIteration3()}
+        return PluginHost(entry_points=builtin, extra=plugins, disabled=set(), strict=strict)
+
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text(tomli_w.dumps(tiny_recipe(output={"dir": str(tmp_path / "run")})))
+    run = coopkit.build(recipe, host=host(strict=False))
+    with pytest.warns(CoopkitWarning, match="'flaky' failed in coopkit_log_step .*logger down"):
+        run.fit(progress=False)
+    assert calls == [1, 2, 3] and "logger down" in run.host.plugins["flaky"].error
+
+    def plugins_at(iteration: int) -> dict:
+        path = tmp_path / "run" / "checkpoints" / f"iter_{iteration:07d}.safetensors"
+        return json.loads(read_checkpoint(path)[1]["plugins"])
+
+    assert "flaky" in plugins_at(2) and "flaky" not in plugins_at(4)
+    assert "toy" in plugins_at(4)
+    strict_run = coopkit.build(recipe, ["output.dir=" + str(tmp_path / "strict")], host=host(True))
+    with pytest.raises(PluginError, match="failed while handling coopkit_log_step"):
+        strict_run.fit(progress=False)
+
+
 # ---------------------------------------------------------------------------- hook names
 
 

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 
 import pytest
 import tomli_w
 from conftest import tiny_recipe
 
 from coopkit.errors import RecipeError
-from coopkit.recipe import parse_overrides, parse_recipe, resolve_components, resolved_dict
+from coopkit.recipe import (
+    parse_overrides,
+    parse_recipe,
+    resolve_components,
+    resolve_recipe,
+    resolved_dict,
+)
 
 
 def problems(error: RecipeError) -> dict[str, str]:
@@ -107,6 +114,92 @@ def test_overrides_are_typed_and_nested():
     assert recipe.train.chains == 7
     with pytest.raises(RecipeError, match="KEY=VALUE"):
         parse_overrides(["iterations"])
+
+
+def resolve_with(data: dict, overrides: list[str], host) -> dict:
+    """The resolved recipe (every default filled in) after ``overrides``."""
+    return resolved_dict(*resolve_recipe(data, "r.toml", overrides, host.registries))
+
+
+def test_overriding_a_components_name_drops_only_the_old_components_own_parameters(host):
+    sampler = {"name": "langevin", "steps": 3, "step_size": 0.1, "noise": True}
+    data = tiny_recipe(sampler={**sampler, "step_size_end": 0.01, "noise_off_after": 2})
+    resolved = resolve_with(data, ["sampler.name=hmc", "sampler.leapfrog_steps=2"], host)
+    # noise, step_size_end, noise_off_after were langevin's own: dropped, not "unknown field";
+    # steps and step_size are hmc's too: kept as the recipe set them
+    assert resolved["sampler"]["name"] == "hmc" and resolved["sampler"]["leapfrog_steps"] == 2
+    assert (resolved["sampler"]["steps"], resolved["sampler"]["step_size"]) == (3, 0.1)
+    assert not {"noise", "step_size_end", "noise_off_after"} & resolved["sampler"].keys()
+    same = resolve_with(data, ["sampler.name=langevin", "sampler.steps=5"], host)
+    assert same["sampler"]["step_size_end"] == 0.01 and same["sampler"]["steps"] == 5  # kept
+    with pytest.raises(RecipeError) as caught:  # an override's own keys are still checked
+        resolve_with(data, ["sampler.name=hmc", "sampler.noise=true"], host)
+    assert "unknown field" in problems(caught.value)["sampler.noise"]
+    with pytest.raises(RecipeError) as caught:  # an unknown new name is the only problem
+        resolve_with(data, ["sampler.name=hcm"], host)
+    assert list(problems(caught.value)) == ["sampler.name"]
+
+
+def test_a_whole_table_override_replaces_the_table(host):
+    data = tiny_recipe(sampler={"noise": False}, train={"iterations": 9})
+    resolved = resolve_with(data, ['sampler={name = "hmc", leapfrog_steps = 2}'], host)
+    assert resolved["sampler"]["leapfrog_steps"] == 2
+    assert resolved["sampler"]["steps"] == 10 and "noise" not in resolved["sampler"]  # defaults
+    resolved = resolve_with(data, ["sampler={name = 'langevin'}", "sampler.steps=4"], host)
+    assert resolved["sampler"]["steps"] == 4 and resolved["sampler"]["noise"] is True
+    resolved = resolve_with(data, ["train={iterations = 2, device = 'cpu'}"], host)
+    assert resolved["train"]["iterations"] == 2 and resolved["train"]["chains"] == 1
+    with pytest.raises(RecipeError) as caught:
+        resolve_with(data, ["sampler={steps = 4}"], host)  # the table has no name now
+    assert "missing" in problems(caught.value)["sampler.name"]
+
+
+def test_cli_overrides_change_the_data_source_of_a_shipped_recipe(tmp_path, monkeypatch, capsys):
+    """The issue's two spellings on the real dyntex recipe: both resolve (they failed with
+    "data.pattern: unknown field"), and the name override keeps the shared frames = 32."""
+    from conftest import run_cli
+
+    for overrides, frames in (
+        (["data.name=video", "data.path=clip.mp4"], 32),
+        (['data={name = "video", path = "clip.mp4"}'], 16),
+    ):
+        code, out, err = run_cli(monkeypatch, capsys, "show", "dyntex", *overrides)
+        assert code == 0, err
+        shown = tomllib.loads(out[out.index("schema_version") :])["data"]
+        assert shown["name"] == "video" and shown["path"] == "clip.mp4"
+        assert shown["frames"] == frames and "pattern" not in shown
+
+
+def test_cli_validate_names_the_recipe_in_every_error_line(tmp_path, host, monkeypatch, capsys):
+    import warnings
+
+    from coopkit.cli import main
+
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() replaces it
+    monkeypatch.setattr("coopkit.plugins.default_host", lambda: host)
+    monkeypatch.setattr("coopkit.cli.register_plugin_commands", lambda *a: None)
+    recipes = {
+        "structure.toml": tiny_recipe(train={"iterations": "ten"}, sampler={"step_sise": 0.1}),
+        "good.toml": tiny_recipe(),
+        "build.toml": tiny_recipe(descriptor={"name": "exploding", "raises": "ValueError"}),
+    }
+    paths = []
+    for name, data in recipes.items():
+        (tmp_path / name).write_text(tomli_w.dumps(data))
+        paths.append(str(tmp_path / name))
+    paths.append(str(tmp_path / "missing.toml"))
+    monkeypatch.setattr(sys, "argv", ["coopkit", "validate", *paths])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    out, err = capsys.readouterr()
+    assert exited.value.code == 2 and out.strip() == f"✓ {paths[1]}"
+    *lines, summary = err.strip().splitlines()
+    assert summary == "3 of 4 recipes have problems"
+    named = [next(p for p in paths if line.startswith(f"✗ {p}: ")) for line in lines]
+    assert named.count(paths[0]) == 3  # the count, then train.iterations and sampler.step_sise
+    assert named.count(paths[2]) == 2 and named.count(paths[3]) == 2
+    assert f"✗ {paths[0]}: sampler.step_sise: unknown field" in err
+    assert f"✗ {paths[2]}: descriptor: 'exploding' from plugin 'toy' refuses these" in err
 
 
 def test_cli_validate_exits_2_without_traceback(tmp_path):

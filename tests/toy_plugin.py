@@ -87,7 +87,9 @@ class SmallGenerator(LatentModel):
 
 
 class ExplodingParams(EnergyParams):
-    raises: Literal["TypeError", "RuntimeError", "AssertionError", "KeyError", "MemoryError"]
+    raises: Literal[
+        "ValueError", "TypeError", "RuntimeError", "AssertionError", "KeyError", "MemoryError"
+    ]
 
 
 class Exploding(EnergyModel):

@@ -8,6 +8,7 @@ from coopkit.core.metric import Metric, MetricParams, MetricValue
 from coopkit.core.params import Params, PositiveInt, Size
 from coopkit.core.sampler import EnergyFn, Sampler, SampleResult, SamplerParams, energy_and_grad
 from coopkit.core.teacher import Teacher, TeacherParams
+from coopkit.core.weights import init_normal
 
 __all__ = [
     "Baseline",
@@ -33,5 +34,6 @@ __all__ = [
     "Teacher",
     "TeacherParams",
     "energy_and_grad",
+    "init_normal",
     "upsampling_padding",
 ]

@@ -156,7 +156,7 @@ class Run:
         except UserError:
             raise
         except ValueError as error:  # a component refusing its settings (e.g. sizes that don't fit)
-            raise RecipeError(self.recipe.source, [(section, str(error))]) from None
+            raise RecipeError(self.recipe.source, [(section, spec.refusal(error))]) from None
         except Exception as error:
             raise RecipeError(self.recipe.source, [(section, spec.failure(error))]) from error
         check_built(section, component, spec)  # what it declares (contracts.py)

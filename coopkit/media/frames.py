@@ -1,13 +1,39 @@
-"""Preparing pictures (images, video frames) for data sources: centre crop and resize.
+"""Preparing pictures (images, video frames) for data sources: which files in a folder are
+pictures, the order of a folder of frames, centre crop and resize.
 
 Public so that modality plugins share one implementation instead of each writing its own.
 """
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from PIL import Image
 
 from coopkit.memory import too_big
+
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+"""The files (case-insensitive) that folders of images and of frames are read from."""
+
+
+def is_picture_file(path: Path) -> bool:
+    """A file with one of :data:`PICTURE_SUFFIXES` whose name is not hidden (``.name``, such as
+    the ``._frame.png`` files macOS leaves beside copies)."""
+    return (
+        path.suffix.lower() in PICTURE_SUFFIXES and not path.name.startswith(".") and path.is_file()
+    )
+
+
+def natural_key(path: Path) -> list[int | str]:
+    """Sorts ``frame_2`` before ``frame_10``: runs of digits compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+def frame_files(folder: Path) -> list[Path]:
+    """The pictures directly in ``folder`` (see :func:`is_picture_file`; subfolders are not
+    searched), in natural order (:func:`natural_key`): the frames of a clip, in time order."""
+    return sorted((p for p in Path(folder).iterdir() if is_picture_file(p)), key=natural_key)
 
 
 def sides(size: int | tuple[int, int]) -> tuple[int, int]:

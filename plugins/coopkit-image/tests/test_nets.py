@@ -125,3 +125,19 @@ def test_a_sample_does_not_depend_on_how_many_are_drawn_together():
     x = net.sample_latent(6)
     torch.testing.assert_close(net(x)[:1], net(x[:1]))
     torch.testing.assert_close(net(x)[2:4], net(x[2:4]))
+
+
+def test_the_nets_use_coopkits_one_weight_initialisation():
+    """One implementation for every modality (coopkit-video's nets use it too); the name in
+    coopkit_image.layers is the same function, kept for the modules that import it from there."""
+    from coopkit_image import layers, nets
+
+    from coopkit.core import init_normal
+
+    assert nets.init_normal is init_normal and layers.init_normal is init_normal
+    torch.manual_seed(0)
+    descriptor = ConvDescriptor(ConvDescriptor.Params(init_std=0.05), shape=(1, 28, 28))
+    for layer in descriptor.modules():
+        if isinstance(layer, nn.Conv2d | nn.Linear):
+            assert float(layer.weight.detach().std()) == pytest.approx(0.05, rel=0.3)
+            assert not layer.bias.detach().any()

@@ -298,3 +298,68 @@ def test_video_psnr_is_the_mean_of_the_frames_psnr():
     sample[:, :, 1] = 0.01  # frame 1: MSE 1e-4 → 40 dB
     value = PSNR(PSNR.Params()).compute(sample, observed, (0.0, 1.0))
     assert value.mean == pytest.approx(30.0, abs=1e-3)
+
+
+def clip_from(path, **params):
+    return VideoClip(VideoParams(path=str(path), frames=4, size=None, scaling="fixed", **params))
+
+
+def test_an_ambiguous_npy_layout_is_an_error_naming_data_channels_last(tmp_path):
+    """(t, 3, w, 3) could be either layout: it was read as (t, h, w, c) without a word."""
+    video = moving_square()[:, :, :3]  # (12, 20, 3, 3): axis 1 has 20 entries, fine
+    np.save(tmp_path / "fine.npy", video)
+    assert clip_from(tmp_path / "fine.npy")[0].shape == (3, 4, 20, 3)
+    ambiguous = moving_square()[:, :3]  # (12, 3, 20, 3)
+    np.save(tmp_path / "both.npy", ambiguous)
+    with pytest.raises(DataError, match=r"both axis 1 and axis 3.*data.channels_last = true"):
+        clip_from(tmp_path / "both.npy")
+    assert clip_from(tmp_path / "both.npy", channels_last=True)[0].shape == (3, 4, 3, 20)
+    assert clip_from(tmp_path / "both.npy", channels_last=False)[0].shape == (3, 4, 20, 3)
+    np.save(tmp_path / "neither.npy", np.zeros((12, 5, 6, 7), dtype=np.uint8))
+    with pytest.raises(DataError, match=r"neither axis 1 nor 3.*\(t, h, w, c\)"):
+        clip_from(tmp_path / "neither.npy")
+
+
+def test_a_npz_clip_is_its_only_array_or_data_key(tmp_path):
+    """The first array of a .npz was taken, whatever else the file held."""
+    np.savez(tmp_path / "one.npz", clip=moving_square())
+    assert clip_from(tmp_path / "one.npz")[0].shape == (3, 4, 20, 20)
+    np.savez(tmp_path / "two.npz", mask=np.zeros((12, 20, 20)), clip=moving_square())
+    with pytest.raises(DataError, match=r"holds 2 arrays .*: set data.key"):
+        clip_from(tmp_path / "two.npz")
+    clip = clip_from(tmp_path / "two.npz", key="clip")[0]
+    assert float(clip[0, 0, 5, 2]) == pytest.approx(1.0)
+
+
+def test_float_clips_outside_0_1_or_0_255_are_refused_not_clipped(tmp_path):
+    """A clip in [−1, 1] was read as [0, 1] and its negative half clipped to black."""
+    np.save(tmp_path / "signed.npy", moving_square().astype(np.float32) / 127.5 - 1)
+    with pytest.raises(DataError, match=r"span \[-1, 1\].*\[0, 1\] or in \[0, 255\]"):
+        clip_from(tmp_path / "signed.npy")
+    np.save(tmp_path / "unit.npy", moving_square().astype(np.float32) / 255)
+    assert float(clip_from(tmp_path / "unit.npy")[0][0, 0, 5, 2]) == pytest.approx(1.0)
+
+
+def test_rgba_clips_lose_their_alpha_as_rgba_images_do(tmp_path):
+    video = np.concatenate([moving_square(), np.zeros((12, 20, 20, 1), np.uint8)], axis=-1)
+    np.save(tmp_path / "rgba.npy", video.transpose(0, 3, 1, 2))  # (t, 4, h, w)
+    clip = clip_from(tmp_path / "rgba.npy")[0]
+    assert clip.shape == (3, 4, 20, 20) and float(clip[0, 0, 5, 2]) == pytest.approx(1.0)
+
+
+def test_frame_folders_skip_hidden_files_and_an_empty_one_says_so(tmp_path):
+    for t, frame in enumerate(moving_square(frames=4)):
+        Image.fromarray(frame).save(tmp_path / f"{t}.png")
+    (tmp_path / "._0.png").write_bytes(b"\x00\x05")  # what macOS leaves beside copied files
+    assert clip_from(tmp_path)[0].shape == (3, 4, 20, 20)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no frames in it.*png"):
+        clip_from(tmp_path / "empty")
+
+
+def test_the_nets_use_coopkits_one_weight_initialisation():
+    from coopkit_video import nets
+
+    from coopkit.core import init_normal
+
+    assert nets.init_normal is init_normal

@@ -1,9 +1,9 @@
 """Images stored as a numpy array (.npy or .npz) as a data source, held in memory as uint8 (uint8
-or bool arrays) or float32 (any other numbers)."""
+or bool arrays) or float32 (any other numbers). Files and layouts are read by coopkit's rules for
+arrays (:mod:`coopkit.media.arrays`), the same as coopkit-video's clips."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -12,11 +12,10 @@ from pydantic import Field, model_validator
 
 from coopkit.core import Size
 from coopkit.errors import DataError
+from coopkit.media.arrays import channels_are_last, read_array, to_channels_first
 from coopkit_image.image_set import HELD_OUT, CarvedParams, ImageSet, carve, check_memory
 from coopkit_image.imaging import SCALING_HELP
 
-CHANNELS_LAST = {1, 3, 4}  # channel counts that make a last axis look like channels
-CHANNELS_FIRST = {1, 3}
 COPY_BYTES = 64 * 2**20  # the array is copied into memory this much at a time
 
 
@@ -36,8 +35,8 @@ class ImageArrayParams(CarvedParams):
     )
     channels_last: bool | None = Field(
         None,
-        description="true: (n, h, w, c); false: (n, c, h, w); unset: guessed from which axis has "
-        "1, 3 or 4 entries (an error says when it cannot tell)",
+        description="true: (n, h, w, c); false: (n, c, h, w); unset: the one of axis 1 and the "
+        "last axis that has 1, 3 or 4 entries (an error when both or neither have)",
     )
     size: Size | None = Field(
         None, description="side, or [height, width], each image covers it (unset: keep)"
@@ -58,64 +57,6 @@ class ImageArrayParams(CarvedParams):
         return self
 
 
-def load_array(where: str, source: str, key: str | None) -> np.ndarray:
-    """The array in a .npy (memory-mapped) or .npz file; ``where`` is the recipe key."""
-    path = Path(source).expanduser()
-    if not path.is_file():
-        raise DataError(f"{where} = {source!r}: no such file; give a .npy or .npz file of images")
-    if path.suffix.lower() not in (".npy", ".npz"):
-        raise DataError(f"{where} = {source!r}: not a .npy or .npz file")
-    try:
-        if path.suffix.lower() == ".npy":
-            return np.load(path, mmap_mode="r", allow_pickle=False)
-        with np.load(path, allow_pickle=False) as archive:
-            names = archive.files
-            if key is None and len(names) != 1:
-                raise DataError(
-                    f"{where} = {source!r} holds {len(names)} arrays "
-                    f"({', '.join(names) or 'none'}): set data.key to the images' name"
-                )
-            if key is not None and key not in names:
-                raise DataError(
-                    f"{where} = {source!r} has no array data.key = {key!r}; "
-                    f"it holds: {', '.join(names) or 'none'}"
-                )
-            return archive[key or names[0]]
-    except (OSError, ValueError, EOFError) as error:
-        raise DataError(
-            f"{where} = {source!r}: cannot read it as a numpy array ({error})"
-        ) from None
-
-
-def channels_last_layout(shape: tuple[int, ...], channels_last: bool | None, where: str) -> bool:
-    """Whether a 4-axis array of ``shape`` is (n, h, w, c): ``channels_last``, or guessed from
-    which axis has 1, 3 or 4 entries; False for a 3-axis (n, h, w) array."""
-    if len(shape) == 3:
-        return False
-    if len(shape) != 4:
-        raise DataError(
-            f"{where}: images must be (n, h, w), (n, h, w, c) or (n, c, h, w); got {shape}"
-        )
-    if channels_last is None:
-        last, first = shape[3] in CHANNELS_LAST, shape[1] in CHANNELS_FIRST
-        if last == first:
-            why = "both axis 1 and axis 3 look like" if last else "neither axis 1 nor 3 looks like"
-            raise DataError(
-                f"{where}: cannot tell the layout of shape {shape}: {why} channels. Set "
-                "data.channels_last = true for (n, h, w, c) or false for (n, c, h, w)"
-            )
-        channels_last = last
-    return channels_last
-
-
-def channels_first(array: np.ndarray, channels_last: bool | None, where: str) -> np.ndarray:
-    """``array`` as (n, c, h, w); a 3-axis array is (n, h, w) with one channel."""
-    if array.ndim == 3:
-        return array[:, None]
-    last = channels_last_layout(array.shape, channels_last, where)
-    return array.transpose(0, 3, 1, 2) if last else array
-
-
 class ImageArrays(ImageSet):
     """``class_names`` is empty and every label −1: the arrays carry no labels. ``pixels`` is uint8
     for uint8 (or bool) arrays, float32 for any other numbers; RGBA loses its alpha channel."""
@@ -127,11 +68,11 @@ class ImageArrays(ImageSet):
         separate = {"validation": params.validation_path, "test": params.test_path}
         if separate.get(params.split):
             where = f"data.{params.split}_path"
-            array = load_array(where, separate[params.split], params.key)
+            array = read_array(separate[params.split], where=where, key=params.key, what="images")
             kept = np.arange(len(array))
         else:
             where = "data.path"
-            array = load_array(where, params.path, params.key)
+            array = read_array(params.path, where=where, key=params.key, what="images")
             carved = [split for split in HELD_OUT if not separate[split]]
             kept = carve(len(array), params.split, params.holdout, params.split_seed, carved)
         kept = kept[: params.limit]
@@ -154,7 +95,7 @@ class ImageArrays(ImageSet):
     ) -> torch.Tensor:
         """``array[kept]`` as one (n, c, h, w) tensor, uint8 for uint8 / bool data, else float32,
         without its alpha channel; copied a slice at a time (a .npy is read only where kept)."""
-        last = channels_last_layout(array.shape, params.channels_last, where)
+        last = channels_are_last(array.shape, params.channels_last, where=where)
         if array.ndim == 3:
             channels, height, width = 1, *array.shape[1:]
         else:
@@ -173,7 +114,7 @@ class ImageArrays(ImageSet):
         pixels = torch.from_numpy(np.empty((len(kept), kept_channels, height, width), dtype))
         step = max(1, COPY_BYTES // max(1, channels * height * width * array.dtype.itemsize))
         for start in range(0, len(kept), step):
-            part = channels_first(np.asarray(array[kept[start : start + step]]), last, where)
+            part = to_channels_first(np.asarray(array[kept[start : start + step]]), last)
             part = np.ascontiguousarray(part[:, :kept_channels], dtype=dtype)
             pixels[start : start + len(part)] = torch.from_numpy(part)
         return pixels

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from coopkit.core import Size
 from coopkit.errors import DataError
-from coopkit.media.frames import sides
+from coopkit.media.frames import PICTURE_SUFFIXES, is_picture_file, sides
 from coopkit_image.image_set import (
     HELD_OUT,
     CarvedParams,
@@ -35,7 +35,6 @@ from coopkit_image.imaging import (
     picture_mode,
 )
 
-SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 SPLIT_FOLDERS = {"train": ("train",), "validation": ("validation", "val"), "test": ("test",)}
 PROGRESS_FROM = 500  # files; smaller folders load without a progress bar
 READ_CHUNK = 256  # files decoded at a time (by up to READERS threads)
@@ -65,13 +64,15 @@ class ImageFolderParams(CarvedParams):
 
 
 def image_files(folder: Path) -> list[Path]:
-    """Image files under ``folder`` (recursively, hidden ones skipped), sorted by relative path."""
+    """The pictures under ``folder`` by coopkit's rules
+    (:func:`coopkit.media.frames.is_picture_file`), searched recursively, skipping hidden folders
+    too, sorted by relative path (not in natural order as frames are: the held-out carve picks by
+    position, so the order must stay what it was)."""
     found = [
         path
         for path in folder.rglob("*")
-        if path.suffix.lower() in SUFFIXES
-        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-        and path.is_file()
+        if not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        and is_picture_file(path)
     ]
     return sorted(found, key=lambda path: path.relative_to(folder).as_posix())
 
@@ -91,8 +92,8 @@ class ImageFolder(ImageSet):
         if not root.is_dir():
             raise DataError(
                 f"data.root = {params.root!r}: no such folder. Give a folder of images "
-                f"({', '.join(s[1:] for s in SUFFIXES)}), optionally in class subfolders and/or "
-                "in train/ validation/ test/ folders"
+                f"({', '.join(s[1:] for s in PICTURE_SUFFIXES)}), optionally in class "
+                "subfolders and/or in train/ validation/ test/ folders"
             )
         bases, files = self._split_files(root, params)
         self.class_names = sorted(set().union(*(subfolders(base) for base in bases)))
@@ -165,7 +166,7 @@ class ImageFolder(ImageSet):
         files = image_files(folder)
         if not files:
             raise DataError(
-                f"data.root: no images ({', '.join(s[1:] for s in SUFFIXES)}) in {folder} "
+                f"data.root: no images ({', '.join(s[1:] for s in PICTURE_SUFFIXES)}) in {folder} "
                 "or its subfolders"
             )
         return files

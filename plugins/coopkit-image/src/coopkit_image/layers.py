@@ -1,5 +1,6 @@
-"""Building blocks shared by the 2D nets: activations, normalisations, weight initialisation and
-size-exact up-sampling layers."""
+"""Building blocks shared by the 2D nets: activations, normalisations and size-exact up-sampling
+layers. Weight initialisation is coopkit's (:func:`coopkit.core.init_normal`), shared with every
+modality."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from coopkit.core import init_normal as init_normal  # re-exported: texture_nets imports it here
 from coopkit.core import upsampling_padding
 
 Activation = Literal["relu", "leaky_relu"]
@@ -20,15 +22,6 @@ def same_length(**lists: list[int]) -> None:
     if len(lengths) > 1:
         names = ", ".join(lists)
         raise ValueError(f"{names} need one entry per layer each (got lengths {sorted(lengths)})")
-
-
-def init_normal(module: nn.Module, std: float) -> None:
-    """Weights ~ N(0, std²), biases 0 (the paper initialises from N(0, 0.001²)–N(0, 0.01²))."""
-    for layer in module.modules():
-        if isinstance(layer, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
-            nn.init.normal_(layer.weight, 0.0, std)
-            if layer.bias is not None:
-                nn.init.zeros_(layer.bias)
 
 
 def upsampling(c_in: int, c_out: int, kernel: int, factor: int) -> nn.Module:

@@ -17,8 +17,15 @@ from einops.layers.torch import Rearrange
 from pydantic import Field, model_validator
 from torch import nn
 
-from coopkit.core import EnergyModel, EnergyParams, LatentModel, LatentParams, PositiveInt
-from coopkit_image.layers import ACTIVATIONS, Activation, init_normal, same_length, upsampling
+from coopkit.core import (
+    EnergyModel,
+    EnergyParams,
+    LatentModel,
+    LatentParams,
+    PositiveInt,
+    init_normal,
+)
+from coopkit_image.layers import ACTIVATIONS, Activation, same_length, upsampling
 
 DescriptorNorm = Literal["none", "instance", "layer"]
 GeneratorNorm = Literal["batch", "instance", "none"]

@@ -1,10 +1,11 @@
 """Video data sources (layout ``b c t h w``): procedural dynamic textures, and clips read from video
-files (PyAV), folders of frames or .npy arrays. The clip is min–max scaled to [−1, 1] as a whole by
-default; the authors' release scales each frame by its own min/max (``scaling = "per-frame"``)."""
+files (PyAV), folders of frames or .npy/.npz arrays. Folders and arrays are read by coopkit's
+rules (:func:`coopkit.media.frames.frame_files`, :mod:`coopkit.media.arrays`), the same as
+coopkit-image's. The clip is min–max scaled to [−1, 1] as a whole by default; the authors' release
+scales each frame by its own min/max (``scaling = "per-frame"``)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
@@ -15,11 +16,11 @@ from pydantic import Field
 
 from coopkit.core import DataParams, SingleExample, Size
 from coopkit.errors import DataError
-from coopkit.media.frames import crop_and_resize, sides
+from coopkit.media.arrays import ARRAY_SUFFIXES, channels_are_last, read_array, to_channels_first
+from coopkit.media.frames import PICTURE_SUFFIXES, crop_and_resize, frame_files, sides
 from coopkit_video.procedural import PATTERNS, render
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".webm", ".gif", ".mov", ".mkv", ".m4v"}
-FRAME_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 Scaling = Literal["per-frame", "clip", "fixed"]
 SCALING = (
     "clip: the clip's min/max → [−1, 1]; per-frame: each frame's own (the authors' release — it "
@@ -72,6 +73,15 @@ class VideoParams(DataParams):
         description="video file (mp4, avi, webm, gif, ...), folder of frames (natural order), or "
         ".npy/.npz clip: (t, h, w[, c]) or (t, c, h, w), uint8 or floats in [0, 1] / [0, 255]"
     )
+    key: str | None = Field(
+        None, description="the clip's name inside a .npz file (unset: the file's only array)"
+    )
+    channels_last: bool | None = Field(
+        None,
+        description="an array clip is true: (t, h, w, c); false: (t, c, h, w); unset: the one "
+        "of axis 1 and the last axis that has 1, 3 or 4 entries (an error when both or neither "
+        "have)",
+    )
     frames: int = Field(16, ge=2, description="how many frames to take")
     start: int = Field(0, ge=0, description="first frame")
     stride: int = Field(1, ge=1, description="take every stride-th frame")
@@ -96,15 +106,13 @@ def read_video_file(path: Path, wanted: range) -> list[np.ndarray]:
     return frames
 
 
-def natural_key(path: Path) -> list:
-    """frame_2 before frame_10."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
-
-
 def read_folder(path: Path, wanted: range) -> list[np.ndarray]:
-    files = sorted(
-        (p for p in path.iterdir() if p.suffix.lower() in FRAME_SUFFIXES), key=natural_key
-    )
+    files = frame_files(path)
+    if not files:
+        raise DataError(
+            f"data.path = {str(path)!r}: a folder, but with no frames in it "
+            f"({', '.join(s[1:] for s in PICTURE_SUFFIXES)}; subfolders are not searched)"
+        )
     frames = []
     for index in wanted:
         if index >= len(files):
@@ -118,36 +126,42 @@ def read_folder(path: Path, wanted: range) -> list[np.ndarray]:
     return frames
 
 
-def frames_from_array(array: np.ndarray, source: Path) -> np.ndarray:
-    """(t, h, w, c) uint8 frames from a .npy clip laid out as (t, h, w), (t, h, w, c) or
-    (t, c, h, w) with c ∈ {1, 3}; floats in [0, 1] or [0, 255]."""
-    if array.ndim == 3:
-        array = array[..., None]
-    if array.ndim != 4:
+def read_array_clip(params: VideoParams, wanted: range) -> list[np.ndarray]:
+    """The ``wanted`` frames of a .npy/.npz clip as (h, w, c) uint8, c = 3 (gray is repeated) or
+    4 (RGBA).
+
+    Layout and file by coopkit's rules for arrays. Values: uint8 as they are; any other numbers
+    are in [0, 1] when the whole clip's largest value is at most 1, else in [0, 255] — a clip
+    with values outside that range is an error, not clipped."""
+    array = read_array(params.path, where="data.path", key=params.key, what="a clip's frames")
+    last = channels_are_last(
+        array.shape, params.channels_last, where="data.path", stack="t", what="a clip's frames"
+    )
+    if array.dtype.kind not in "biuf":
+        raise DataError(f"data.path: a clip's frames must be numbers, not {array.dtype}")
+    picked = [index for index in wanted if index < len(array)]
+    frames = to_channels_first(np.asarray(array[picked]), last).transpose(0, 2, 3, 1)
+    if frames.shape[-1] == 1:
+        frames = frames.repeat(3, axis=-1)
+    if array.dtype == np.uint8:
+        return list(frames)
+    low, high = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
+    top = 1.0 if high <= 1 else 255.0
+    if low < 0 or high > top:
         raise DataError(
-            f"data.path = {str(source)!r}: a .npy clip must be (t, h, w), (t, h, w, c) or "
-            f"(t, c, h, w), got shape {array.shape}"
+            f"data.path: the clip's values span [{low:g}, {high:g}]; a clip of floats must lie "
+            "in [0, 1] or in [0, 255] (it is read as [0, 1] when its largest value is at most "
+            "1) — rescale it, or save it as uint8"
         )
-    if array.shape[-1] not in (1, 3) and array.shape[1] in (1, 3):
-        array = array.transpose(0, 2, 3, 1)
-    if array.shape[-1] == 1:
-        array = array.repeat(3, axis=-1)
-    if array.dtype != np.uint8:
-        array = array.astype(np.float64)
-        array = array * 255 if array.max() <= 1.0 else array
-        array = np.clip(array, 0, 255).round().astype(np.uint8)
-    return array
+    scaled = frames.astype(np.float64) * (255 / top)
+    return list(np.clip(scaled, 0, 255).round().astype(np.uint8))
 
 
-def read_frames(path: Path, wanted: range) -> list[np.ndarray]:
+def read_frames(params: VideoParams, path: Path, wanted: range) -> list[np.ndarray]:
     if path.is_dir():
         return read_folder(path, wanted)
-    if path.suffix.lower() in {".npy", ".npz"}:
-        array = np.load(path)
-        if isinstance(array, np.lib.npyio.NpzFile):
-            array = array[array.files[0]]
-        frames = frames_from_array(array, path)
-        return [frames[i] for i in wanted if i < len(frames)]
+    if path.suffix.lower() in ARRAY_SUFFIXES:
+        return read_array_clip(params, wanted)
     return read_video_file(path, wanted)
 
 
@@ -159,10 +173,10 @@ class VideoClip(OneClip):
         if not path.exists():
             raise DataError(
                 f"data.path = {params.path!r}: no such file or folder. Give a video file "
-                f"({', '.join(sorted(VIDEO_SUFFIXES))}), a folder of frames or a .npy array"
+                f"({', '.join(sorted(VIDEO_SUFFIXES))}), a folder of frames or a .npy/.npz array"
             )
         wanted = range(params.start, params.start + params.frames * params.stride, params.stride)
-        frames = read_frames(path, wanted)
+        frames = read_frames(params, path, wanted)
         if len(frames) < params.frames:
             raise DataError(
                 f"data.path = {params.path!r}: only {len(frames)} frames from frame {params.start} "

@@ -27,6 +27,7 @@ from coopkit.core import (
     LatentModel,
     LatentParams,
     PositiveInt,
+    init_normal,
     upsampling_padding,
 )
 from coopkit_video.layers import (
@@ -35,15 +36,6 @@ from coopkit_video.layers import (
     SpatiallyFullyConnectedConvTranspose3d,
     StridedConv3d,
 )
-
-
-def init_normal(module: nn.Module, std: float) -> None:
-    """Weights ~ N(0, std²), biases 0."""
-    for layer in module.modules():
-        if isinstance(layer, nn.Conv3d | nn.ConvTranspose3d):
-            nn.init.normal_(layer.weight, 0.0, std)
-            if layer.bias is not None:
-                nn.init.zeros_(layer.bias)
 
 
 def check_divisible(
