@@ -20,6 +20,8 @@ PLUGINS = [
     "plugins/coopkit-video",
     "-e",
     "plugins/coopkit-example",
+    "-e",
+    "plugins/coopkit-voxel",
 ]
 
 
