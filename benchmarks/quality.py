@@ -139,7 +139,11 @@ def checks(item: Item, scores: dict[str, dict[str, float]], rollbacks: int = 0) 
         "chains differ": ours["chain-diversity"] >= MIN_CHAIN_DIVERSITY,
     }
     if item.modality == "texture":
-        result["swd ≤ blurred source"] = ours["swd"] <= scores["blurred-source"]["swd"]
+        blurred = scores["blurred-source"]
+        result["swd ≤ blurred source"] = ours["swd"] <= blurred["swd"]
+        # A sample as close to the source as the source's own blurred copy is a copy, whatever
+        # its SWD (which rewards copies: a single source image is the whole reference).
+        result["no copy"] = ours["nearest-copy"] < blurred["nearest-copy"]
         return result
     for metric in ("psnr", "ssim"):
         for baseline in ("static-mean-frame", "shuffled-frames"):
@@ -182,7 +186,7 @@ def table(outcomes: list[Outcome]) -> str:
     if textures:
         lines += [
             "| texture | kind | SWD S2 | SWD S1 | shifted source (floor) | blurred source (bar) "
-            "| noise | chain diversity | nearest copy (dB) | verdict |",
+            "| noise | chain diversity | nearest copy S2 / blurred source (dB) | verdict |",
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for o in textures:
@@ -194,7 +198,8 @@ def table(outcomes: list[Outcome]) -> str:
                     for m in (S2, S1, "shifted-source", "blurred-source", "noise")
                 )
                 + f" | {number(s.get(S2, {}).get('chain-diversity'))}"
-                + f" | {number(s.get(S2, {}).get('nearest-copy'))} | {verdict(o)} |"
+                + f" | {number(s.get(S2, {}).get('nearest-copy'))}"
+                + f" / {number(s.get('blurred-source', {}).get('nearest-copy'))} | {verdict(o)} |"
             )
         lines.append("")
     if clips:

@@ -22,14 +22,14 @@ def quality():
     return module
 
 
-def texture_scores(ours_swd, blurred_swd, diversity=1.0):
+def texture_scores(ours_swd, blurred_swd, diversity=1.0, copy_db=20.0):
     return {
         "coopkit (S2 revision)": {
             "swd": ours_swd,
             "chain-diversity": diversity,
-            "nearest-copy": 20,
+            "nearest-copy": copy_db,
         },
-        "blurred-source": {"swd": blurred_swd},
+        "blurred-source": {"swd": blurred_swd, "nearest-copy": 25.0},
     }
 
 
@@ -38,6 +38,12 @@ def test_a_texture_passes_only_at_or_below_the_blurred_source_with_distinct_chai
     assert all(quality.checks(item, texture_scores(0.2, 0.3)).values())
     assert not quality.checks(item, texture_scores(0.31, 0.3))["swd ≤ blurred source"]
     assert not quality.checks(item, texture_scores(0.2, 0.3, diversity=0.1))["chains differ"]
+
+
+def test_a_texture_as_close_to_the_source_as_its_blurred_copy_is_a_copy(quality):
+    item = quality.Item("t", "texture", "check", "regular", {}, 8)
+    assert quality.checks(item, texture_scores(0.2, 0.3, copy_db=24.9))["no copy"]
+    assert not quality.checks(item, texture_scores(0.2, 0.3, copy_db=25.0))["no copy"]
 
 
 def test_a_run_that_rolled_back_fails_as_diverged(quality, tmp_path):
