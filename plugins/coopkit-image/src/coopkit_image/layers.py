@@ -4,6 +4,7 @@ modality."""
 
 from __future__ import annotations
 
+from math import gcd
 from typing import Literal
 
 import torch
@@ -60,7 +61,7 @@ class PhaseShift(nn.Module):
         self.jump = next(
             j
             for j in range(period * period // 2 + 1, period * period + 1)
-            if _coprime(j, period * period)
+            if gcd(j, period * period) == 1
         )
         self.register_buffer("calls", torch.zeros((), dtype=torch.int64))
 
@@ -76,9 +77,3 @@ class PhaseShift(nn.Module):
         trim = self.period - 1
         height, width = x.shape[-2:]
         return x[..., top : height - trim + top, left : width - trim + left]
-
-
-def _coprime(a: int, b: int) -> bool:
-    while b:
-        a, b = b, a % b
-    return a == 1
