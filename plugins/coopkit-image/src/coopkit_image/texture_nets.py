@@ -7,6 +7,8 @@ map up-sampled by stride-2 5×5 deconvolutions with batch norm and ReLU, tanh at
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 from torch import nn
 
@@ -33,6 +35,12 @@ class TextureDescriptorParams(EnergyParams):
     )
     activation: Activation = "relu"
     init_std: float = Field(0.001, gt=0, description="std of the N(0, std²) weight initialisation")
+    padding: Literal["zeros", "circular"] = Field(
+        "zeros",
+        description="how each convolution pads the image's edges (the paper: zeros); "
+        "'circular' wraps them, so no position is an edge: the model is stationary on the torus, "
+        "cannot tell where it is in the image, and draws no border on its samples",
+    )
     phase_shift: bool = Field(
         False,
         description="crop each evaluation by a different offset within the first stride, so "
@@ -55,7 +63,16 @@ class TextureDescriptor(EnergyModel):
         for index, (out, kernel, stride) in enumerate(
             zip(params.channels, params.kernels, params.strides, strict=True)
         ):
-            layers.append(nn.Conv2d(in_channels, out, kernel, stride, padding=kernel // 2))
+            layers.append(
+                nn.Conv2d(
+                    in_channels,
+                    out,
+                    kernel,
+                    stride,
+                    padding=kernel // 2,
+                    padding_mode=params.padding,
+                )
+            )
             if index < len(params.channels) - 1:
                 layers.append(ACTIVATIONS[params.activation]())
             in_channels = out
