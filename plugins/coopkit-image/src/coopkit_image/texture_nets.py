@@ -17,6 +17,7 @@ from coopkit_image.layers import (
     ACTIVATIONS,
     Activation,
     PhaseShift,
+    ZeroMeanColour,
     init_normal,
     same_length,
     upsampling,
@@ -41,6 +42,11 @@ class TextureDescriptorParams(EnergyParams):
         "'circular' wraps them, so no position is an edge: the model is stationary on the torus, "
         "cannot tell where it is in the image, and draws no border on its samples",
     )
+    zero_mean_colour: bool = Field(
+        False,
+        description="subtract each image's mean colour before the first layer, so that f "
+        "models the texture alone and the reference holds the colour (the paper: false)",
+    )
     phase_shift: bool = Field(
         False,
         description="crop each evaluation by a different offset within the first stride, so "
@@ -58,7 +64,9 @@ class TextureDescriptor(EnergyModel):
     Params = TextureDescriptorParams
 
     def __init__(self, params: TextureDescriptorParams, shape: tuple[int, ...]):
-        layers: list[nn.Module] = [PhaseShift(params.strides[0])] if params.phase_shift else []
+        layers: list[nn.Module] = [ZeroMeanColour()] if params.zero_mean_colour else []
+        if params.phase_shift:
+            layers.append(PhaseShift(params.strides[0]))
         in_channels = shape[0]
         for index, (out, kernel, stride) in enumerate(
             zip(params.channels, params.kernels, params.strides, strict=True)

@@ -1,4 +1,5 @@
-"""The texture descriptor's `padding`: with circular padding the energy cannot tell where it is."""
+"""What the texture descriptor's options make f blind to: where it is (`padding = "circular"`) and
+the image's mean colour (`zero_mean_colour`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,15 @@ import torch
 from coopkit_image.texture_nets import TextureDescriptor, TextureDescriptorParams
 
 
-def descriptor(padding: str) -> TextureDescriptor:
+def descriptor(padding: str = "zeros", zero_mean_colour: bool = False) -> TextureDescriptor:
     torch.manual_seed(0)
     params = TextureDescriptorParams(
-        channels=[8, 6, 4], kernels=[5, 3, 3], strides=[3, 1, 1], init_std=0.3, padding=padding
+        channels=[8, 6, 4],
+        kernels=[5, 3, 3],
+        strides=[3, 1, 1],
+        init_std=0.3,
+        padding=padding,
+        zero_mean_colour=zero_mean_colour,
     )
     return TextureDescriptor(params, (3, 24, 24))
 
@@ -46,3 +52,30 @@ def test_circular_padding_draws_no_border_on_the_gradient():
 def test_an_unknown_padding_is_refused():
     with pytest.raises(ValueError, match="padding"):
         TextureDescriptorParams(padding="reflect-ish")
+
+
+def with_colour_shifts(image: torch.Tensor) -> torch.Tensor:
+    colours = torch.tensor([[0.0, 0.0, 0.0], [0.3, -0.2, 0.1], [-0.5, 0.4, 0.25]])
+    return image + colours[:, :, None, None]
+
+
+def test_zero_mean_colour_makes_f_blind_to_the_mean_colour():
+    images = with_colour_shifts(torch.rand(3, 24, 24) * 2 - 1)
+    with torch.no_grad():
+        scores = descriptor(zero_mean_colour=True).score(images).double()
+    assert torch.allclose(scores, scores[0].expand(3), rtol=1e-5, atol=1e-5)
+
+
+def test_without_it_f_scores_the_colour():
+    images = with_colour_shifts(torch.rand(3, 24, 24) * 2 - 1)
+    with torch.no_grad():
+        scores = descriptor().score(images).double()
+    assert float(scores.max() - scores.min()) > 1e-2 * float(scores.abs().max())
+
+
+def test_zero_mean_colour_gives_a_drift_without_a_colour():
+    """The Langevin drift ∂f/∂Y sums to 0 over each channel: the revision cannot shift a colour."""
+    image = (torch.rand(1, 3, 24, 24) * 2 - 1).requires_grad_()
+    descriptor(zero_mean_colour=True).score(image).sum().backward()
+    per_channel = image.grad[0].sum(dim=(-2, -1))
+    assert torch.allclose(per_channel, torch.zeros(3), atol=1e-4 * float(image.grad.abs().max()))
