@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from coopkit._version import __version__
 from coopkit.plugin_api import PLUGIN_API
-
-__version__ = "0.1.0"
 
 hookimpl = pluggy.HookimplMarker("coopkit")
 """Decorator for plugin hook implementations, e.g. ``@coopkit.hookimpl``."""

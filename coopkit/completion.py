@@ -1,6 +1,7 @@
 """Pattern completion with a learned generator (paper, experiment 6): the latent factors of a
-partly observed example are inferred by Langevin dynamics on the observed entries only (Step G1
-with the sum of squares restricted to the mask), and g(X̂) is the completed example.
+partly observed example are inferred by MCMC on the observed entries only (Step G1 with the sum
+of squares restricted to the mask; Langevin dynamics unless another sampler is passed), and g(X̂)
+is the completed example.
 
 Masks are tensors broadcastable to the examples, 1 where an entry is observed and 0 where it is
 occluded; what they look like (squares in images, removed voxels, ...) is up to the modality.
@@ -12,7 +13,9 @@ import torch
 from einops import reduce
 
 from coopkit.core.latent import LatentModel
-from coopkit.samplers.langevin import Langevin, LangevinParams
+from coopkit.core.sampler import Sampler
+
+DEFAULT_LANGEVIN = {"steps": 1000, "step_size": 0.1, "noise": True}  # the paper's experiment 6
 
 
 def masked_latent_energy(generator: LatentModel, y: torch.Tensor, mask: torch.Tensor):
@@ -26,21 +29,41 @@ def masked_latent_energy(generator: LatentModel, y: torch.Tensor, mask: torch.Te
     return energy
 
 
+def latent_sampler(
+    steps: int | None = None, step_size: float | None = None, noise: bool | None = None
+) -> Sampler:
+    """The paper's kernel for completion: Langevin, by default 1000 steps of δ = 0.1 with noise."""
+    from coopkit.samplers.langevin import Langevin, LangevinParams
+
+    settings = {"steps": steps, "step_size": step_size, "noise": noise}
+    chosen = {name: value for name, value in settings.items() if value is not None}
+    return Langevin(LangevinParams(**{**DEFAULT_LANGEVIN, **chosen}))
+
+
 def infer_latents(
     generator: LatentModel,
     y: torch.Tensor,
     mask: torch.Tensor,
     *,
-    steps: int = 1000,
-    step_size: float = 0.1,
-    noise: bool = True,
+    sampler: Sampler | None = None,
+    steps: int | None = None,
+    step_size: float | None = None,
+    noise: bool | None = None,
     rng: torch.Generator | None = None,
     batch_size: int = 256,
 ) -> torch.Tensor:
-    """X̂ for each example by ``steps`` Langevin steps from X ~ N(0, I) (the paper: 1000 steps),
-    the generator in eval mode; examples are processed ``batch_size`` at a time."""
+    """X̂ for each example by running ``sampler`` on the masked latent energy from X ~ N(0, I),
+    the generator in eval mode; examples are processed ``batch_size`` at a time.
+
+    ``sampler`` is any :class:`~coopkit.core.Sampler` (e.g. the one a run's teacher infers
+    latents with); without one, Langevin as the paper runs it (:func:`latent_sampler`), whose
+    ``steps``, ``step_size`` and ``noise`` may be given instead."""
+    settings = {"steps": steps, "step_size": step_size, "noise": noise}
+    if sampler is None:
+        sampler = latent_sampler(steps, step_size, noise)
+    elif given := [name for name, value in settings.items() if value is not None]:
+        raise ValueError(f"{', '.join(given)}: set these on the sampler passed, not beside it")
     generator.eval()
-    sampler = Langevin(LangevinParams(steps=steps, step_size=step_size, noise=noise))
     mask = mask.expand_as(y)
     latents = []
     for start in range(0, len(y), batch_size):

@@ -12,7 +12,9 @@ from einops.layers.torch import Rearrange
 from torch import nn
 
 from coopkit.completion import infer_latents, occluded_error, occluded_psnr
-from coopkit.core import LatentModel
+from coopkit.core import LatentModel, SamplerParams
+from coopkit.samplers.gd import GradientDescent, GradientDescentParams
+from coopkit.samplers.mala import MALA
 
 D, H, W = 3, 2, 4  # latent dimension, "image" size
 
@@ -68,6 +70,40 @@ def test_langevin_inference_samples_the_posterior():
     assert ((x.mean(0) - mean).abs() < 5 * stderr).all()
     # unadjusted Langevin with δ = 0.1 biases the covariance by O(δ²): a few percent here
     torch.testing.assert_close(torch.cov(x.T), covariance, rtol=0.1, atol=0.01)
+
+
+def test_any_sampler_passed_infers_the_latents():
+    generator = linear_generator()
+    y = torch.randn(1, 1, H, W, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    mask = torch.ones(1, 1, H, W, dtype=torch.float64)
+    mask[..., 2:] = 0
+    mean, covariance = posterior(generator, y, mask)
+    # noise-free gradient descent: the posterior mode (the mean, for a linear generator)
+    descent = GradientDescent(GradientDescentParams(steps=3000, step_size=0.1))
+    x = infer_latents(generator, y, mask, sampler=descent)
+    torch.testing.assert_close(x[0], mean, atol=1e-6, rtol=0)
+    # MALA: exact posterior samples (Metropolis-corrected), at the posterior's mean and spread
+    chains = 2000
+    mala = MALA(SamplerParams(steps=300, step_size=0.5))
+    x = infer_latents(
+        generator,
+        y.expand(chains, -1, -1, -1),
+        mask,
+        sampler=mala,
+        rng=torch.Generator().manual_seed(5),
+        batch_size=chains,
+    )
+    stderr = covariance.diagonal().sqrt() / math.sqrt(chains)
+    assert ((x.mean(0) - mean).abs() < 5 * stderr).all()
+    torch.testing.assert_close(torch.cov(x.T), covariance, rtol=0.15, atol=0.01)
+
+
+def test_a_sampler_and_langevin_settings_beside_it_are_refused():
+    generator = linear_generator()
+    y, mask = torch.zeros(1, 1, H, W, dtype=torch.float64), torch.ones(1, 1, H, W)
+    descent = GradientDescent(GradientDescentParams(steps=1, step_size=0.1))
+    with pytest.raises(ValueError, match="steps, noise: set these on the sampler"):
+        infer_latents(generator, y, mask, sampler=descent, steps=5, noise=False)
 
 
 def test_error_and_psnr_are_over_the_occluded_entries_relative_to_the_range():

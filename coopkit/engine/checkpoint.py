@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors import SafetensorError
@@ -20,6 +21,10 @@ from safetensors.torch import load_file, save_file
 
 from coopkit.engine.atomic import replacing
 from coopkit.errors import CheckpointError
+
+if TYPE_CHECKING:
+    from coopkit.core import Sampler
+    from coopkit.engine.algorithm import Algorithm
 
 FORMAT = "coopkit-checkpoint/1"
 NAME = re.compile(r"^iter_(\d+)\.safetensors$")
@@ -139,3 +144,88 @@ def unflatten_optimizer(
     for param_id, entries in meta["plain"].items():
         state.setdefault(int(param_id), {}).update(entries)
     return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def _under(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The tensors named ``prefix.*``, without the prefix."""
+    start = f"{prefix}."
+    return {k.removeprefix(start): v for k, v in tensors.items() if k.startswith(start)}
+
+
+@dataclass(frozen=True)
+class Restored:
+    """Where a restored run stands: the iterations done and the divergences rolled back."""
+
+    iteration: int
+    rollbacks: int
+
+
+@dataclass
+class TrainingState:
+    """Everything of a run that changes as it trains, as a checkpoint holds it, one prefix per
+    part: ``descriptor.`` and ``generator.`` (weights), ``optimizer.<net>.`` (Adam's moments; its
+    other values as JSON metadata), ``algorithm.`` (persistent chains, latents), ``sampler.`` and
+    ``teacher.`` (adapted step sizes), ``rng.`` (the data order, the algorithm's draws and torch's
+    global generator). Restoring it and training on is bit-identical to never having stopped."""
+
+    nets: dict[str, torch.nn.Module]  # "descriptor", "generator": those the algorithm has
+    optimizers: dict[str, torch.optim.Optimizer]  # by net
+    algorithm: Algorithm
+    samplers: dict[str, Sampler]  # "sampler" (Step D1), "teacher" (its latent sampler, G1)
+    data_rng: torch.Generator
+    engine_rng: torch.Generator
+    seed: int  # the recipe's; seed + 1 seeded the engine's generator
+
+    def capture(self, iteration: int, rollbacks: int) -> tuple[dict[str, torch.Tensor], dict]:
+        """The tensors and metadata of the state after ``iteration`` iterations."""
+        tensors: dict[str, torch.Tensor] = {}
+        optimizers: dict[str, Any] = {}
+        for name, net in self.nets.items():
+            tensors.update({f"{name}.{k}": v for k, v in net.state_dict().items()})
+            moments, optimizers[name] = flatten_optimizer(
+                f"optimizer.{name}", self.optimizers[name].state_dict()
+            )
+            tensors.update(moments)
+        tensors.update({f"algorithm.{k}": v for k, v in self.algorithm.state().items()})
+        for name, sampler in self.samplers.items():
+            tensors.update({f"{name}.{k}": v for k, v in sampler.state().items()})
+        tensors["rng.data"] = self.data_rng.get_state()
+        tensors["rng.engine"] = self.engine_rng.get_state()
+        tensors["rng.torch"] = torch.get_rng_state()
+        metadata = {
+            "iteration": iteration,
+            "device_type": self.engine_rng.device.type,
+            "optimizers": optimizers,
+            "torch_version": torch.__version__,
+            "rollbacks": rollbacks,
+        }
+        return tensors, metadata
+
+    def restore(
+        self, tensors: dict[str, torch.Tensor], metadata: dict[str, str], source: str | Path
+    ) -> Restored:
+        """Puts back what :meth:`capture` took (``metadata`` as a checkpoint stores it: strings).
+        A checkpoint of other components is a :class:`CheckpointError` naming ``source``."""
+        try:
+            restored = Restored(int(metadata["iteration"]), int(metadata.get("rollbacks", 0)))
+            optimizers = json.loads(metadata["optimizers"])
+            for name, net in self.nets.items():
+                net.load_state_dict(_under(name, tensors))
+                self.optimizers[name].load_state_dict(
+                    unflatten_optimizer(f"optimizer.{name}", tensors, optimizers[name])
+                )
+            self.algorithm.load_state(_under("algorithm", tensors))
+            for name, sampler in self.samplers.items():
+                sampler.load_state(_under(name, tensors))
+            self.data_rng.set_state(tensors["rng.data"])
+            if metadata.get("device_type", "cpu") == self.engine_rng.device.type:
+                self.engine_rng.set_state(tensors["rng.engine"])
+            else:  # a CUDA generator's state means nothing on the CPU and vice versa
+                self.engine_rng.manual_seed(self.seed + 1 + restored.iteration)
+            torch.set_rng_state(tensors["rng.torch"])
+        except (KeyError, RuntimeError, ValueError) as error:
+            raise CheckpointError(
+                f"{source}: does not match this recipe's components ({error}). Was the recipe "
+                "changed (net sizes, algorithm) since the checkpoint was written?"
+            ) from None
+        return restored

@@ -7,7 +7,6 @@ import copy
 import dataclasses
 import errno
 import functools
-import json
 import numbers
 import time
 import warnings
@@ -18,24 +17,24 @@ import tomli_w
 import torch
 from einops import reduce
 
-import coopkit
+from coopkit._version import __version__ as coopkit_version
 from coopkit.core import DataSource, EnergyModel, LatentModel, Sampler, Teacher
+from coopkit.devices import resolve_device
 from coopkit.engine.algorithm import Algorithm, Parts
 from coopkit.engine.algorithm_d import AlgorithmD
 from coopkit.engine.algorithm_g import AlgorithmG
 from coopkit.engine.allocator import keep_freed_memory
 from coopkit.engine.checkpoint import (
+    TrainingState,
     checkpoint_name,
     flatten_metadata,
-    flatten_optimizer,
     list_checkpoints,
     read_checkpoint,
-    unflatten_optimizer,
     write_checkpoint,
 )
 from coopkit.engine.contracts import check_built, check_training_start
 from coopkit.engine.coopnets import CoopNets
-from coopkit.engine.device import resolve_device
+from coopkit.engine.events import RunEvents, RunHost
 from coopkit.engine.health import DivergenceGuard, non_finite_parameters
 from coopkit.engine.lock import RunLock
 from coopkit.engine.progress import TrainingProgress
@@ -50,7 +49,6 @@ from coopkit.errors import (
 )
 from coopkit.media.writers import SampleWriter, sample_writer, writer_problem
 from coopkit.memory import out_of_memory_hint, synthesis_problems
-from coopkit.plugins import PluginHost
 from coopkit.recipe import ComponentSpec, Recipe, resolved_dict
 
 SYNTHESIS_BATCH = 256  # examples drawn together by sample() and generate()
@@ -83,14 +81,18 @@ class Run:
         self,
         recipe: Recipe,
         specs: dict[str, ComponentSpec],
-        host: PluginHost,
+        host: RunHost,
         *,
         data_info: dict[str, Any] | None = None,
         run_dir: Path | None = None,
+        events: RunEvents | None = None,
     ):
+        """``host`` gives the registries and plugin versions (a :class:`coopkit.plugins.PluginHost`
+        does); the run's events go to ``events``, by default to the host's plugins."""
         self.recipe = recipe
         self.specs = specs
         self.host = host
+        self.events = host if events is None else events
         self.device = resolve_device(recipe.train.device)
         self.directory = RunDirectory(run_dir or recipe.run_dir)
         self.iteration = 0
@@ -141,6 +143,20 @@ class Run:
             for name, lr in (("descriptor", train.descriptor_lr), ("generator", train.generator_lr))
             if getattr(self, name) is not None
         }
+        nets = {"descriptor": self.descriptor, "generator": self.generator}
+        optimizers = {
+            "descriptor": self.descriptor_optimizer,
+            "generator": self.generator_optimizer,
+        }
+        self.state = TrainingState(
+            nets={name: net for name, net in nets.items() if net is not None},
+            optimizers={name: o for name, o in optimizers.items() if o is not None},
+            algorithm=self.algorithm,
+            samplers=self._samplers(),
+            data_rng=self.data_rng,
+            engine_rng=self.rng,
+            seed=recipe.seed,
+        )
         self._start_state: tuple[dict[str, torch.Tensor], dict[str, str]] | None = None
 
     # ------------------------------------------------------------------ construction
@@ -268,7 +284,7 @@ class Run:
                 {k: v.clone() for k, v in tensors.items()},
                 flatten_metadata(metadata),
             )
-        self.host.call_event("coopkit_run_start", run=self)
+        self.events.call_event("coopkit_run_start", run=self)
         started, interrupted = time.perf_counter(), True
         title = Path(self.recipe.source).stem
         try:
@@ -288,7 +304,7 @@ class Run:
                 "and continue with --resume."
             ) from None
         finally:
-            self.host.call_event("coopkit_run_end", run=self, interrupted=interrupted)
+            self.events.call_event("coopkit_run_end", run=self, interrupted=interrupted)
             self._write_report(time.perf_counter() - started)
 
     def _advance(self, data: DataSource, bar: TrainingProgress) -> None:
@@ -335,7 +351,7 @@ class Run:
         self.iteration += 1
         metrics = {"iteration": self.iteration, **metrics, "seconds": time.perf_counter() - started}
         self.directory.log(metrics)
-        self.host.call_event(
+        self.events.call_event(
             "coopkit_log_step", run=self, iteration=self.iteration, metrics=metrics
         )
         return metrics
@@ -549,36 +565,16 @@ class Run:
     # ------------------------------------------------------------------ checkpoints
 
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        tensors: dict[str, torch.Tensor] = {}
-        optimizer_meta: dict[str, Any] = {}
-        for name in ("descriptor", "generator"):
-            model = getattr(self, name)
-            if model is None:
-                continue
-            tensors.update({f"{name}.{k}": v for k, v in model.state_dict().items()})
-            optimizer_tensors, meta = flatten_optimizer(
-                f"optimizer.{name}", getattr(self, f"{name}_optimizer").state_dict()
-            )
-            tensors.update(optimizer_tensors)
-            optimizer_meta[name] = meta
-        tensors.update({f"algorithm.{k}": v for k, v in self.algorithm.state().items()})
-        for name in ("sampler", "teacher"):
-            tensors.update({f"{name}.{k}": v for k, v in self._sampler_state(name).items()})
-        tensors["rng.data"] = self.data_rng.get_state()
-        tensors["rng.engine"] = self.rng.get_state()
-        tensors["rng.torch"] = torch.get_rng_state()
-        metadata = {
-            "iteration": self.iteration,
-            "recipe": self.recipe_toml,
-            "recipe_source": self.recipe.source,
-            "coopkit_version": coopkit.__version__,
-            "plugins": self.host.versions(),
-            "data": self.data_info,
-            "device_type": self.device.type,
-            "optimizers": optimizer_meta,
-            "torch_version": torch.__version__,
-            "rollbacks": self.rollbacks,
-        }
+        """What a checkpoint of the run now holds: the training state's tensors, and metadata
+        that also says what the run is (its recipe, versions and data)."""
+        tensors, metadata = self.state.capture(self.iteration, self.rollbacks)
+        metadata.update(
+            recipe=self.recipe_toml,
+            recipe_source=self.recipe.source,
+            coopkit_version=coopkit_version,
+            plugins=self.host.versions(),
+            data=self.data_info,
+        )
         return tensors, metadata
 
     def _stateful_sampler(self, name: str) -> Sampler | None:
@@ -586,10 +582,6 @@ class Run:
         if name == "sampler":
             return self.sampler
         return getattr(self.teacher, "sampler", None)
-
-    def _sampler_state(self, name: str) -> dict[str, torch.Tensor]:
-        sampler = self._stateful_sampler(name)
-        return sampler.state() if sampler is not None else {}
 
     def save(self, path: str | Path) -> Path:
         """Writes a checkpoint: into ``<path>/checkpoints/`` for a run directory, or to ``path``
@@ -612,42 +604,7 @@ class Run:
     def _restore(
         self, tensors: dict[str, torch.Tensor], metadata: dict[str, str], source: str | Path
     ) -> None:
-        try:
-            optimizer_meta = json.loads(metadata["optimizers"])
-            for name in ("descriptor", "generator"):
-                model = getattr(self, name)
-                if model is None:
-                    continue
-                prefix = f"{name}."
-                model.load_state_dict(
-                    {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-                )
-                getattr(self, f"{name}_optimizer").load_state_dict(
-                    unflatten_optimizer(f"optimizer.{name}", tensors, optimizer_meta[name])
-                )
-            self.algorithm.load_state(
-                {
-                    k.removeprefix("algorithm."): v
-                    for k, v in tensors.items()
-                    if k.startswith("algorithm.")
-                }
-            )
-            for name, sampler in self._samplers().items():
-                prefix = f"{name}."
-                sampler.load_state(
-                    {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-                )
-            self.rollbacks = int(metadata.get("rollbacks", 0))
-            self._set_rollbacks(self.rollbacks)
-            self.iteration = int(metadata["iteration"])
-            self.data_rng.set_state(tensors["rng.data"])
-            if metadata.get("device_type", "cpu") == self.device.type:
-                self.rng.set_state(tensors["rng.engine"])
-            else:  # a CUDA generator's state means nothing on the CPU and vice versa
-                self.rng.manual_seed(self.recipe.seed + 1 + self.iteration)
-            torch.set_rng_state(tensors["rng.torch"])
-        except (KeyError, RuntimeError, ValueError) as error:
-            raise CheckpointError(
-                f"{source}: does not match this recipe's components ({error}). Was the recipe "
-                "changed (net sizes, algorithm) since the checkpoint was written?"
-            ) from None
+        restored = self.state.restore(tensors, metadata, source)
+        self.rollbacks = restored.rollbacks
+        self._set_rollbacks(restored.rollbacks)
+        self.iteration = restored.iteration

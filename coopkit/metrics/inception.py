@@ -20,7 +20,7 @@ from einops import repeat
 from pydantic import Field
 
 from coopkit.core.metric import Metric, MetricParams
-from coopkit.engine.device import resolve_device
+from coopkit.devices import resolve_device
 from coopkit.errors import UserError
 
 INPUT_SIZE = 299

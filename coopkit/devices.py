@@ -1,4 +1,5 @@
-"""The run's device, from the recipe (``train.device``); nets and loops never choose one."""
+"""Devices: the ones this machine has, and the one a setting names (``train.device``, a
+metric's ``device``); nets and loops never choose one."""
 
 from __future__ import annotations
 
