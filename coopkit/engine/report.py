@@ -1,18 +1,24 @@
 """A human-readable report.md for a run directory: what ran, how long, how it ended, and the
 latest samples — whatever files the sample writer returned, which the run records in
-``samples/index.json``."""
+``samples/index.json`` (the latest, and the history of every sampled iteration). Beside it,
+report.html (:mod:`coopkit.engine.report_html`) shows the same and more in one offline page."""
 
 from __future__ import annotations
 
 import json
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from coopkit.engine.atomic import replacing, temporary_prefix
+from coopkit.engine.report_html import write_html_report
 from coopkit.engine.rundir import STAGE_NAMES, RunDirectory
+from coopkit.errors import CoopkitWarning
 
 SAMPLE_INDEX = "index.json"  # in the samples folder
+SAMPLE_NAME = re.compile(r"^iter_(?P<iteration>\d{7})_(?P<stage>S\d+)_")  # see sample_stem
 PICTURES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".avif"}
 MOVIES = {".mp4", ".webm", ".ogv", ".mov", ".m4v"}
 
@@ -24,7 +30,8 @@ def write_report(
     seconds: float,
     samples_note: str = "",
 ) -> Path:
-    """Writes report.md; ``samples_note`` says why there are no samples (e.g. no writer)."""
+    """Writes report.md and report.html; ``samples_note`` says why there are no samples (e.g. no
+    writer). A failure to write report.html is a warning: report.md is written first."""
     history = directory.read_metrics()
     metrics = [line for line in history if "event" not in line]
     last: dict[str, Any] = metrics[-1] if metrics else {}
@@ -51,6 +58,22 @@ def write_report(
     lines += ["## Recipe (resolved)", "", "```toml", recipe_text.rstrip(), "```", ""]
     path = directory.path / "report.md"
     path.write_text("\n".join(lines))
+    try:
+        write_html_report(
+            directory,
+            recipe_text,
+            description,
+            seconds,
+            samples_note,
+            history=sample_history(directory),
+            observed=read_sample_index(directory).get("observed") or [],
+        )
+    except Exception as error:  # report.md is written; the run's outcome matters more
+        warnings.warn(
+            f"report.html was not written: {type(error).__name__}: {error}",
+            CoopkitWarning,
+            stacklevel=2,
+        )
     return path
 
 
@@ -85,9 +108,18 @@ def record_observed(directory: RunDirectory, files: list[Path]) -> None:
 
 
 def record_stages(directory: RunDirectory, iteration: int, files: dict[str, list[Path]]) -> None:
-    """Remembers the files of the newest samples, by synthesis stage (``S1``, ``S2``, ...)."""
+    """Remembers the files of the newest samples, by synthesis stage (``S1``, ``S2``, ...), and
+    adds them to the history (where samples of later iterations, left by a run that was rolled
+    back or resumed from an earlier checkpoint, are forgotten)."""
     stages = {stage: _relative(directory, paths) for stage, paths in files.items()}
-    _update_index(directory, {"iteration": iteration, "stages": stages})
+    earlier = read_sample_index(directory).get("history")
+    history = {
+        key: value
+        for key, value in (earlier if isinstance(earlier, dict) else {}).items()
+        if key.isdigit() and int(key) < iteration
+    }
+    history[str(iteration)] = stages
+    _update_index(directory, {"iteration": iteration, "stages": stages, "history": history})
 
 
 def read_sample_index(directory: RunDirectory) -> dict[str, Any]:
@@ -98,6 +130,36 @@ def read_sample_index(directory: RunDirectory) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return index if isinstance(index, dict) else {}
+
+
+def sample_history(directory: RunDirectory) -> dict[int, dict[str, list[str]]]:
+    """Every recorded iteration's sample files by stage, oldest first (paths relative to the run
+    directory). Runs from before the index kept a history are read from the file names
+    (``iter_NNNNNNN_<stage>_...``, see :meth:`RunDirectory.sample_stem`)."""
+    index = read_sample_index(directory)
+    recorded = index.get("history")
+    if isinstance(recorded, dict) and recorded:
+        history = {
+            int(key): {stage: list(paths) for stage, paths in stages.items()}
+            for key, stages in recorded.items()
+            if key.isdigit() and isinstance(stages, dict)
+        }
+    else:
+        history = _history_from_names(directory)
+        if isinstance(index.get("iteration"), int) and index.get("stages"):
+            history[index["iteration"]] = dict(index["stages"])
+    return dict(sorted(history.items()))
+
+
+def _history_from_names(directory: RunDirectory) -> dict[int, dict[str, list[str]]]:
+    history: dict[int, dict[str, list[str]]] = {}
+    if not directory.samples.is_dir():
+        return history
+    for path in sorted(directory.samples.iterdir()):
+        if (found := SAMPLE_NAME.match(path.name)) and path.is_file():
+            stages = history.setdefault(int(found["iteration"]), {})
+            stages.setdefault(found["stage"], []).append(f"{directory.samples.name}/{path.name}")
+    return history
 
 
 def _update_index(directory: RunDirectory, changes: dict[str, Any]) -> None:
