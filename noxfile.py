@@ -1,15 +1,21 @@
-"""Sessions: ``nox -s dyntex`` (the main job), ``nox -s tests``, ``nox -s lint``, ``nox -s texture``,
-``nox -s mnist`` (the paper's Table 2 protocol on MNIST), ``nox -s quality`` (the quality suite of
-benchmarks/, one table).
+"""Sessions: ``nox -s dyntex`` (the main job), ``nox -s tests``, ``nox -s lint``, ``nox -s format``,
+``nox -s docs``, ``nox -s typecheck``, ``nox -s texture``, ``nox -s mnist`` (the paper's Table 2
+protocol on MNIST), ``nox -s quality`` (the quality suite of benchmarks/, one table). Plain ``nox``
+runs what CI runs: lint, format, tests and docs.
 
 Each session builds its own virtualenv with the pinned torch, coopkit and the built-in plugins.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+import tomllib
+
 import nox
 
-nox.options.sessions = ["tests", "lint"]
+nox.options.sessions = ["lint", "format", "tests", "docs"]  # what CI (.ci/run) runs
 nox.options.reuse_existing_virtualenvs = True
 
 TORCH = ["torch==2.14.1", "torchvision==0.29.1"]
@@ -22,6 +28,8 @@ PLUGINS = [
     "plugins/coopkit-example",
     "-e",
     "plugins/coopkit-voxel",
+    "-e",
+    "plugins/coopkit-tensorboard",
 ]
 
 
@@ -40,13 +48,46 @@ def tests(session: nox.Session) -> None:
     """The fast test suite (``-- -m slow`` runs the slow tests instead)."""
     install_coopkit(session, "[test]")
     install_mnist(session)
+    # tests/test_report_html.py opens report.html in a real headless browser (skipped without
+    # one): Debian's Chromium, installed when we may (root on Linux), about 25 s and 115 MB
+    if sys.platform == "linux" and os.geteuid() == 0 and shutil.which("chromium") is None:
+        session.run_install("apt-get", "update", external=True)
+        session.run_install(
+            "apt-get", "install", "-y", "--no-install-recommends", "chromium", external=True
+        )
     session.run("pytest", *session.posargs)
+
+
+def tool(name: str) -> str:
+    """The pinned requirement of a check tool (``ruff==X.Y.Z``), from pyproject.toml's ``lint``
+    extra: the pins are written there once, and CI and every developer get the same versions."""
+    with open("pyproject.toml", "rb") as file:
+        extra = tomllib.load(file)["project"]["optional-dependencies"]["lint"]
+    (requirement,) = (r for r in extra if r.partition("==")[0] == name)
+    return requirement
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    session.install("ruff>=0.6")
+    """``ruff check`` (pinned)."""
+    session.install(tool("ruff"))
     session.run("ruff", "check", ".")
+
+
+@nox.session(name="format")
+def format_check(session: nox.Session) -> None:
+    """``ruff format --check`` (pinned): fails on any file ruff would reformat."""
+    session.install(tool("ruff"))
+    session.run("ruff", "format", "--check", "--diff", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy (pinned, with pydantic's plugin) on coopkit/ and plugins/*/src, as configured in
+    pyproject.toml; not yet part of CI (.ci/run)."""
+    install_coopkit(session)
+    session.install(tool("mypy"))
+    session.run("mypy", *session.posargs)
 
 
 @nox.session
@@ -81,3 +122,13 @@ def quality(session: nox.Session) -> None:
     install_coopkit(session, "[test,video]")
     session.run("python", "benchmarks/fetch.py")
     session.run("python", "benchmarks/quality.py", *(session.posargs or ["--half", "check"]))
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into site/ with ``mkdocs build --strict`` (pinned): a broken
+    link or anchor, or a stale generated page (docs/cli.md, docs/recipe-reference.md), fails it.
+    coopkit is installed because mkdocs.yml's hooks compare those pages with their generators."""
+    install_coopkit(session)
+    session.install("mkdocs==1.6.1", "markdown==3.11.3")
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs)

@@ -1,4 +1,8 @@
-"""The public entry points: :func:`build` a run from a recipe, :func:`load` one from disk."""
+"""The public entry points: :func:`build` a run from a recipe, :func:`load` one from disk.
+
+The engine (and with it torch, seconds to import) is imported only once the recipe or the
+checkpoint has been found: a mistyped path is reported at once.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,14 @@ import json
 import os
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from coopkit.engine.checkpoint import read_checkpoint
-from coopkit.engine.run import Run
-from coopkit.engine.rundir import RunDirectory
 from coopkit.errors import CheckpointError, UserError
 from coopkit.plugins import PluginHost, default_host
 from coopkit.recipe import Recipe, load_resolved, resolve_components, resolve_recipe
+
+if TYPE_CHECKING:
+    from coopkit.engine.run import Run
 
 
 def build(
@@ -33,17 +38,21 @@ def build(
         recipe, specs = resolve_recipe(data, recipe.source, overrides, host.registries)
     else:
         specs = resolve_components(recipe, host.registries)
+    from coopkit.engine.run import Run
+
     return Run(recipe, specs, host)
 
 
 def _checkpoint_path(path: Path) -> Path:
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such run directory or checkpoint file")
     if path.is_dir():
+        from coopkit.engine.rundir import RunDirectory
+
         latest = RunDirectory(path).latest_checkpoint()
         if latest is None:
             raise CheckpointError(f"{path}: no checkpoints in {path / 'checkpoints'}")
         return latest
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such run directory or checkpoint file")
     return path
 
 
@@ -58,6 +67,9 @@ def load(
         raise UserError(f"load() takes a run directory or a checkpoint file (got {path!r})")
     host = host or default_host()
     checkpoint = _checkpoint_path(Path(path))
+    from coopkit.engine.checkpoint import read_checkpoint
+    from coopkit.engine.run import Run
+
     _, metadata = read_checkpoint(checkpoint)
     try:
         recipe_data = tomllib.loads(metadata["recipe"])

@@ -5,6 +5,7 @@ Importing this module does not import torch: ``coopkit --help`` stays fast.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shlex
@@ -17,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from coopkit.errors import CoopkitWarning, PluginError, TrainingDiverged, UserError
 from coopkit.memory import out_of_memory_hint
@@ -28,15 +30,59 @@ EXIT_CODES = (
     "3 training diverged and could not be recovered; 130 interrupted."
 )
 
+console = Console()
+errors = Console(stderr=True)
+
+
+HANDLED = (UserError, TrainingDiverged, PluginError, typer.Abort, KeyboardInterrupt)
+"""What the command line reports in one line with its own exit code; anything else is a bug and
+keeps its traceback."""
+
+
+def _report(error: BaseException) -> int:
+    """Prints one of the :data:`HANDLED` errors the way coopkit reports it (one line, no
+    traceback) and returns its exit code."""
+    if isinstance(error, UserError):
+        errors.print(f"[red]error[/]: {escape(str(error))}", highlight=False)
+        return 2
+    if isinstance(error, TrainingDiverged):
+        errors.print(f"[red]diverged[/]: {escape(str(error))}", highlight=False)
+        return 3
+    if isinstance(error, PluginError):
+        errors.print(f"[red]plugin error[/]: {escape(str(error))}", highlight=False)
+        return 1
+    errors.print("[yellow]interrupted[/]")  # Ctrl-C
+    return 130
+
+
+class _Commands(TyperGroup):
+    """Runs every command with coopkit's exit codes: user errors (and running out of memory) 2
+    with a message and no traceback, divergence 3, plugin errors 1, Ctrl-C 130 — the same in a
+    real process (:func:`main`) and in-process (typer's ``CliRunner``, as the tests run it)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        shown, warnings.showwarning = warnings.showwarning, _show_warning
+        try:
+            with out_of_memory_hint(
+                "coopkit",
+                "hold less at once: a smaller train.chains or train.batch_size (training), -n "
+                "(sample, evaluate) or data size",
+            ):
+                return super().invoke(ctx)
+        except HANDLED as error:
+            raise typer.Exit(_report(error)) from None
+        finally:
+            warnings.showwarning = shown
+
+
 app = typer.Typer(
     name="coopkit",
     help=f"Cooperative learning of descriptor and generator networks (CoopNets).\n\n{EXIT_CODES}",
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
+    cls=_Commands,
 )
-console = Console()
-errors = Console(stderr=True)
 
 KIND_ALIASES = {
     "descriptors": "energy_models",
@@ -671,6 +717,18 @@ def register_plugin_commands(target: typer.Typer, host: Any) -> None:
     host.call_event("coopkit_register_commands", app=target)
 
 
+def app_with_plugins(host: Any) -> typer.Typer:
+    """coopkit's commands and those the plugins of ``host`` add, as a new app: the shared
+    :data:`app` (what docs/cli.md is generated from) keeps coopkit's own commands only. What
+    :func:`main` runs; test a plugin's command in-process with
+    ``CliRunner().invoke(app_with_plugins(host), [...])``."""
+    combined = copy.copy(app)
+    combined.registered_commands = list(app.registered_commands)
+    combined.registered_groups = list(app.registered_groups)
+    register_plugin_commands(combined, host)
+    return combined
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
     """coopkit's own warnings (a skipped checkpoint, a rollback) as one readable line."""
     if issubclass(category, CoopkitWarning):
@@ -684,29 +742,15 @@ _default_show_warning = warnings.showwarning
 
 def main() -> None:
     """Entry point: user errors (and running out of memory) exit 2 with a message and no
-    traceback; divergence 3; bugs 1; Ctrl-C 130."""
+    traceback; divergence 3; bugs 1; Ctrl-C 130 (:class:`_Commands` maps the errors of a
+    command; this, those of loading the plugins and of parsing the command line)."""
     warnings.showwarning = _show_warning
     try:
         _disable_plugins(_disabled_on_command_line(sys.argv[1:]))
-        register_plugin_commands(app, _host())
-        with out_of_memory_hint(
-            "coopkit",
-            "hold less at once: a smaller train.chains or train.batch_size (training), -n "
-            "(sample, evaluate) or data size",
-        ):
-            code = app(standalone_mode=False)  # a typer.Exit comes back as its code
-    except UserError as error:
-        errors.print(f"[red]error[/]: {escape(str(error))}", highlight=False)
-        sys.exit(2)
-    except TrainingDiverged as error:
-        errors.print(f"[red]diverged[/]: {escape(str(error))}", highlight=False)
-        sys.exit(3)
-    except PluginError as error:
-        errors.print(f"[red]plugin error[/]: {escape(str(error))}", highlight=False)
-        sys.exit(1)
-    except (typer.Abort, KeyboardInterrupt):
-        errors.print("[yellow]interrupted[/]")
-        sys.exit(130)
+        command = app_with_plugins(_host())
+        code = command(standalone_mode=False)  # a typer.Exit comes back as its code
+    except HANDLED as error:
+        sys.exit(_report(error))
     except Exception as error:
         if hasattr(error, "show") and hasattr(error, "exit_code"):  # usage errors (bad options)
             error.show()

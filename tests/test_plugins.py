@@ -4,21 +4,28 @@ misspelled hooks, duplicate plugin names, and what `coopkit plugins` / `coopkit 
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import os
+import re
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from conftest import run_cli
+from typer.testing import CliRunner
 
 import coopkit
 from coopkit import hookspecs
+from coopkit.cli import app
 from coopkit.errors import CoopkitWarning, PluginError, UnknownComponentError
 from coopkit.plugins import PluginHost
+from coopkit.testing.host import installed_plugins
 
 BROKEN = EntryPoint(name="broken", value="coopkit_no_such_module_xyz", group="coopkit")
 
@@ -100,81 +107,84 @@ def test_disabling_by_name_and_reporting_unknown_names(monkeypatch):
     assert host.unknown_disabled == {"nosuchplugin"}
 
 
-def test_every_hook_is_documented():
-    for name in dir(hookspecs):
-        if name.startswith("coopkit_"):
-            assert getattr(hookspecs, name).__doc__, f"hook {name} has no docstring"
+PLUGIN_GUIDE = Path(__file__).parents[1] / "docs" / "plugins.md"
 
 
-def test_import_and_help_do_not_import_torch():
-    code = "import sys, coopkit, coopkit.cli; assert 'torch' not in sys.modules, 'torch imported'"
-    subprocess.run([sys.executable, "-c", code], check=True)
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "coopkit", "--help"],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0 and "validate" in result.stdout
-    assert "torch" not in result.stderr, "`coopkit --help` imported torch"
+def test_every_hook_is_in_the_plugin_guides_table_with_its_arguments():
+    """docs/plugins.md's table of hooks lists exactly the hooks pluggy knows, each with the
+    arguments of its specification: a new hook, a renamed one or a new argument that the guide
+    does not show fails here."""
+    section = PLUGIN_GUIDE.read_text().partition("\n## Hooks\n")[2].partition("\n#")[0]
+    rows = re.findall(r"^\| \[?`(coopkit_\w+)`(?:\]\(#[\w-]+\))? \| ([^|]*) \|", section, re.M)
+    documented = {name: re.findall(r"`(\w+)`", arguments) for name, arguments in rows}
+    host = PluginHost(entry_points=[], disabled=set(), strict=True)
+    hooks = {name for name in vars(host.manager.hook) if name.startswith("coopkit_")}
+    assert hooks, "the plugin manager knows no hook"
+    assert set(documented) == hooks
+    for name in hooks:
+        arguments = list(inspect.signature(getattr(hookspecs, name)).parameters)
+        assert documented[name] == arguments, f"{name}: the guide says {documented[name]}"
 
 
-def test_cli_plugins_json_lists_the_builtin():
-    import json
+def test_the_command_in_a_real_process_starts_without_torch(tmp_path):
+    """The one subprocess smoke test of the command line (the others run in-process): the
+    installed `python -m coopkit` starts with the plugins' commands, and a missing recipe is an
+    exit code 2 without a traceback — neither imports torch (seconds of start-up)."""
 
-    result = subprocess.run(
-        [sys.executable, "-m", "coopkit", "plugins", "--json"], capture_output=True, text=True
-    )
-    payload = json.loads(result.stdout)
-    names = {p["name"]: p for p in payload["plugins"]}
-    assert names["builtin"]["status"] == "loaded"
+    def coopkit(*args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "coopkit", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": "200", "COOPKIT_DISABLE_PLUGINS": ""},
+        )
+        imported = {
+            line.rpartition("|")[2].strip().partition(".")[0]
+            for line in result.stderr.splitlines()
+            if line.startswith("import time:")
+        }
+        assert "coopkit" in imported  # -X importtime did report the imports
+        return result, imported
+
+    helped, imported = coopkit("--help")
+    assert helped.returncode == 0, helped.stderr
+    assert "│ validate " in helped.stdout and "│ complete " in helped.stdout  # a plugin's too
+    assert "torch" not in imported, "`coopkit --help` imported torch"
+    missing, imported = coopkit("run", str(tmp_path / "nope.toml"))
+    assert missing.returncode == 2 and "nope.toml" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    assert "torch" not in imported, "torch was imported before the recipe was looked for"
 
 
-def test_cli_disable_plugin_flag():
-    import json
+@pytest.fixture
+def fresh_default_host(monkeypatch):
+    """The installed plugins' host, built anew for the test and dropped after it, with no plugin
+    disabled: the CLI's --disable-plugin changes the environment and rebuilds the host."""
+    from coopkit.plugins import reset_default_host
 
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "coopkit",
-            "--disable-plugin",
-            "builtin",
-            "--disable-plugin",
-            "nosuch",
-            "plugins",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    monkeypatch.setenv("COOPKIT_DISABLE_PLUGINS", "")
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() replaces it
+    reset_default_host()
+    yield
+    reset_default_host()
+
+
+def test_cli_plugins_json_lists_the_installed_plugins(fresh_default_host):
+    result = CliRunner().invoke(app, ["plugins", "--json"])
+    assert result.exit_code == 0, result.output
+    status = {p["name"]: p["status"] for p in json.loads(result.stdout)["plugins"]}
+    assert set(status) == set(installed_plugins())
+    assert set(status.values()) == {"loaded"}
+
+
+def test_cli_disable_plugin_flag(fresh_default_host):
+    options = ["--disable-plugin", "builtin", "--disable-plugin", "nosuch"]
+    result = CliRunner().invoke(app, [*options, "plugins", "--json"])
+    assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert {p["name"]: p["status"] for p in payload["plugins"]}["builtin"] == "disabled"
     assert payload["unknown_disabled"] == ["nosuch"]
-
-
-def test_plugins_can_add_commands():
-    import typer
-    from typer.testing import CliRunner
-
-    from coopkit.cli import register_plugin_commands
-
-    class CommandPlugin:
-        @coopkit.hookimpl
-        def coopkit_register_commands(self, app):
-            @app.command()
-            def hello(name: str = "world"):
-                print(f"hello {name}")
-
-    app = typer.Typer()
-
-    @app.command()
-    def other():
-        pass
-
-    host = PluginHost(entry_points=[], extra={"cmd": CommandPlugin()}, disabled=set(), strict=True)
-    register_plugin_commands(app, host)
-    result = CliRunner().invoke(app, ["hello", "--name", "coopkit"])
-    assert result.exit_code == 0 and "hello coopkit" in result.output
+    assert os.environ["COOPKIT_DISABLE_PLUGINS"] == "builtin,nosuch"
 
 
 def test_a_failing_event_hook_is_reported_once_and_switched_off():
@@ -450,18 +460,23 @@ def test_coopkit_plugins_shows_modalities_and_hooks(monkeypatch, capsys):
     assert "unknown hook" in out
 
 
-def test_disable_plugin_is_read_before_plugins_load():
-    """`coopkit --disable-plugin image --help` does not list the image plugin's commands."""
+def test_disable_plugin_is_read_before_plugins_load(fresh_default_host, monkeypatch, capsys):
+    """`coopkit --disable-plugin image --help` does not list the image plugin's commands: main()
+    reads the option before it adds the plugins' commands."""
+    from coopkit.cli import main
+    from coopkit.plugins import reset_default_host
+
+    monkeypatch.setenv("COLUMNS", "200")
 
     def help_text(*options: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "coopkit", *options, "--help"],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "COLUMNS": "200", "COOPKIT_DISABLE_PLUGINS": ""},
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+        monkeypatch.setenv("COOPKIT_DISABLE_PLUGINS", "")
+        reset_default_host()
+        monkeypatch.setattr(sys, "argv", ["coopkit", *options, "--help"])
+        with pytest.raises(SystemExit) as exited:
+            main()
+        out, err = capsys.readouterr()
+        assert exited.value.code == 0, err
+        return out
 
     assert "│ complete " in help_text()  # the image plugin's command, when it is enabled
     assert "│ complete " not in help_text("--disable-plugin", "image")

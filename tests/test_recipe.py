@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tomllib
 
 import pytest
 import tomli_w
 from conftest import tiny_recipe
+from typer.testing import CliRunner
 
+from coopkit.cli import app
 from coopkit.errors import RecipeError
 from coopkit.recipe import (
     parse_overrides,
@@ -205,19 +206,18 @@ def test_cli_validate_names_the_recipe_in_every_error_line(tmp_path, host, monke
 def test_cli_validate_exits_2_without_traceback(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(tomli_w.dumps(tiny_recipe(train={"iterations": "ten"})))
-    result = subprocess.run(
-        [sys.executable, "-m", "coopkit", "validate", str(bad)], capture_output=True, text=True
-    )
-    assert result.returncode == 2
+    result = CliRunner().invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 2 and type(result.exception) is SystemExit  # no traceback
     assert "bad.toml" in result.stderr and "train.iterations" in result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stdout == ""
 
 
-def test_cli_run_with_a_missing_recipe_exits_2(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "coopkit", "run", str(tmp_path / "nope.toml")],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 2
-    assert "nope.toml" in result.stderr and "Traceback" not in result.stderr
+def test_cli_run_with_a_missing_recipe_exits_2_before_building_anything(tmp_path, monkeypatch):
+    def no_engine(*args, **kwargs):
+        raise AssertionError("the engine was reached for a recipe that does not exist")
+
+    monkeypatch.setattr("coopkit.engine.run.Run", no_engine)
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 2 and type(result.exception) is SystemExit  # no traceback
+    assert "nope.toml" in result.stderr and "no such recipe file" in result.stderr
+    assert not (tmp_path / "runs").exists()

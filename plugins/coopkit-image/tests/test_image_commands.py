@@ -1,15 +1,19 @@
 """`coopkit evaluate` with held-out metrics, `coopkit interpolate` and `coopkit complete` on a tiny
-run over scikit-learn's digits, through the real command line."""
+run over scikit-learn's digits, through the command line in-process (typer's CliRunner) with the
+installed plugins' commands."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from types import SimpleNamespace
 
 import pytest
 import tomli_w
 from PIL import Image
+from typer.testing import CliRunner
+
+from coopkit.cli import app_with_plugins
+from coopkit.plugins import default_host
 
 pytest.importorskip("sklearn")
 
@@ -37,18 +41,21 @@ TINY = {
 }
 
 
-def coopkit(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "coopkit", *map(str, args)], capture_output=True, text=True, cwd=cwd
-    )
+def coopkit(*args):
+    """``coopkit ARGS`` in-process: (returncode, stdout, stderr) as a real process would give."""
+    result = CliRunner().invoke(app_with_plugins(default_host()), [str(arg) for arg in args])
+    if not isinstance(result.exception, SystemExit | None):  # a bug: show its traceback
+        raise result.exception
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("digits")
     recipe = folder / "digits.toml"
-    recipe.write_text(tomli_w.dumps({**TINY, "output": {**TINY["output"], "dir": "run"}}))
-    result = coopkit("run", recipe, "--no-progress", cwd=folder)
+    output = {**TINY["output"], "dir": str(folder / "run")}
+    recipe.write_text(tomli_w.dumps({**TINY, "output": output}))
+    result = coopkit("run", recipe, "--no-progress")
     assert result.returncode == 0, result.stderr
     return folder / "run"
 

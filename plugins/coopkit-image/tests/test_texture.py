@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +16,10 @@ from coopkit_image.texture_nets import (
     TextureGeneratorParams,
 )
 from PIL import Image
+from typer.testing import CliRunner
 
 import coopkit
+from coopkit.cli import app
 from coopkit.errors import DataError, RecipeError
 from coopkit.plugins import default_host
 from coopkit.recipe import load_recipe, resolve_components
@@ -111,39 +111,29 @@ def test_a_size_the_generator_cannot_make_is_a_recipe_error(tmp_path):
 
 
 def test_the_texture_recipe_runs_from_the_command_line(tmp_path):
-    """The main job, shrunk: by registered name, with overrides, then sampled from."""
+    """The main job, shrunk, in-process: by registered name, with overrides, then sampled from.
+    (Refusing to overwrite a run and --resume are the engine's and test_run_safety's tests.)"""
     out = tmp_path / "run"
-    command = [
-        sys.executable,
-        "-m",
-        "coopkit",
-        "run",
-        "textures",
-        "train.iterations=2",
-        "data.size=32",
-        "sampler.steps=2",
-        f"output.dir={out}",
-        "--no-progress",
-    ]
-    subprocess.run(command, check=True, capture_output=True)
+    runner = CliRunner()
+    trained = runner.invoke(
+        app,
+        [
+            "run",
+            "textures",
+            "train.iterations=2",
+            "data.size=32",
+            "sampler.steps=2",
+            f"output.dir={out}",
+            "--no-progress",
+        ],
+    )
+    assert trained.exit_code == 0, trained.output
     assert (out / "checkpoints" / "iter_0000002.safetensors").exists()
-    assert (out / "samples" / "iter_0000002_S2_revision.png").exists()
-    again = subprocess.run(command, capture_output=True, text=True)
-    assert again.returncode == 2 and "--resume" in again.stderr
-    resumed = subprocess.run(
-        command[:-1] + ["train.iterations=3", "--resume", "--no-progress"],
-        capture_output=True,
-        text=True,
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    assert (out / "checkpoints" / "iter_0000003.safetensors").exists()
-    sampled = subprocess.run(
-        [sys.executable, "-m", "coopkit", "sample", str(out), "-n", "4"],
-        capture_output=True,
-        text=True,
-    )
-    assert sampled.returncode == 0, sampled.stderr
-    assert (out / "samples" / "fresh_iter0000003_seed0_S2_revision.png").exists()
+    revision = out / "samples" / "iter_0000002_S2_revision.png"
+    assert Image.open(revision).mode == "RGB"  # the brick texture keeps its colours
+    sampled = runner.invoke(app, ["sample", str(out), "-n", "4"])
+    assert sampled.exit_code == 0, sampled.output
+    assert (out / "samples" / "fresh_iter0000002_seed0_S2_revision.png").exists()
 
 
 def _interior_gradient(model: TextureDescriptor, image: torch.Tensor, calls: int) -> torch.Tensor:
