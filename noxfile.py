@@ -1,7 +1,7 @@
 """Sessions: ``nox -s dyntex`` (the main job), ``nox -s tests``, ``nox -s lint``, ``nox -s format``,
 ``nox -s docs``, ``nox -s typecheck``, ``nox -s texture``, ``nox -s mnist`` (the paper's Table 2
 protocol on MNIST), ``nox -s quality`` (the quality suite of benchmarks/, one table). Plain ``nox``
-runs what CI runs: lint, format, tests and docs.
+runs what CI runs: lint, format, typecheck, tests and docs.
 
 Each session builds its own virtualenv with the pinned torch, coopkit and the built-in plugins.
 """
@@ -15,7 +15,7 @@ import tomllib
 
 import nox
 
-nox.options.sessions = ["lint", "format", "tests", "docs"]  # what CI (.ci/run) runs
+nox.options.sessions = ["lint", "format", "typecheck", "tests", "docs"]  # what CI (.ci/run) runs
 nox.options.reuse_existing_virtualenvs = True
 
 TORCH = ["torch==2.14.1", "torchvision==0.29.1"]
@@ -84,8 +84,8 @@ def format_check(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy (pinned, with pydantic's plugin) on coopkit/ and plugins/*/src, as configured in
-    pyproject.toml; not yet part of CI (.ci/run)."""
-    install_coopkit(session)
+    pyproject.toml. The test extra brings pytest, whose types coopkit's pytest plugin uses."""
+    install_coopkit(session, "[test]")
     session.install(tool("mypy"))
     session.run("mypy", *session.posargs)
 

@@ -178,7 +178,8 @@ def bench(
     flops = _count_flops(step)
     if run.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(run.device)
-    totals, phase_seconds = [], {phase: [] for phase in PHASES}
+    totals: list[float] = []
+    phase_seconds: dict[str, list[float]] = {phase: [] for phase in PHASES}
     for index in range(iterations):
         say(f"iteration {index + 1} of {iterations}")
         _synchronize(run.device)

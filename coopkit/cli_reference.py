@@ -10,6 +10,7 @@ import textwrap
 
 import typer
 import typer.main
+from typer.core import TyperGroup
 
 from coopkit.cli import EXIT_CODES, app
 
@@ -40,6 +41,8 @@ def _param_rows(command) -> list[str]:
 
 def render() -> str:
     group = typer.main.get_command(app)
+    if not isinstance(group, TyperGroup):
+        raise TypeError(f"coopkit's app should be a group of commands, not {group!r}")
     lines = [
         "# CLI reference",
         "",
@@ -60,6 +63,8 @@ def render() -> str:
     context = typer.Context(group, info_name="coopkit")
     for name in group.list_commands(context):
         command = group.get_command(context, name)
+        if command is None:  # listed but not found: cannot happen for typer's groups
+            raise LookupError(f"coopkit lists a command {name!r} it does not have")
         sub_context = typer.Context(command, info_name=f"coopkit {name}", parent=context)
         usage = " ".join(command.collect_usage_pieces(sub_context))
         usage = re.sub(

@@ -37,7 +37,7 @@ def latent_sampler(
 
     settings = {"steps": steps, "step_size": step_size, "noise": noise}
     chosen = {name: value for name, value in settings.items() if value is not None}
-    return Langevin(LangevinParams(**{**DEFAULT_LANGEVIN, **chosen}))
+    return Langevin(LangevinParams.model_validate({**DEFAULT_LANGEVIN, **chosen}))
 
 
 def infer_latents(

@@ -15,7 +15,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -30,6 +30,9 @@ from pydantic import (
 from coopkit.errors import RecipeError, UnknownComponentError, UserError
 from coopkit.memory import is_out_of_memory
 from coopkit.settings import Settings
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails  # pydantic's own dependency
 
 SCHEMA_VERSION = 1
 
@@ -235,7 +238,7 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc if _is_name(part)) or "(top level)"
 
 
-def _describe(error: dict[str, Any], model: type[BaseModel] | None) -> str:
+def _describe(error: ErrorDetails, model: type[BaseModel] | None) -> str:
     kind, message = error["type"], error["msg"]
     if kind == "extra_forbidden":
         field = str(error["loc"][-1])
@@ -356,6 +359,8 @@ def apply_overrides(
 def _parameter_names(registries: Any | None, kind: str, name: Any) -> set[str]:
     """The parameters of component ``name`` of ``kind``; none when it cannot be looked up (an
     unknown name is reported by phase 2)."""
+    if registries is None:
+        return set()
     try:
         return set(registries[kind].get(name).load().Params.model_fields)
     except Exception:
@@ -491,7 +496,7 @@ def _resolve_section(
     except ValidationError as error:
         problems.extend(validation_problems(error, params_model, tuple(section.split("."))))
         return None
-    return ComponentSpec(section, name, target, params, entry.plugin)
+    return ComponentSpec(section, entry.name, target, params, entry.plugin)
 
 
 def _resolve_blocks(

@@ -156,8 +156,16 @@ class Registries:
 
     def __init__(self) -> None:
         self.unavailable: dict[str, str] = {}  # plugin -> "failed to load: …" / "is disabled"
-        for kind in KINDS:
-            setattr(self, kind, Registry(kind, self.unavailable))
+        # one attribute per kind of KINDS, written out for the type checker
+        self.energy_models = Registry("energy_models", self.unavailable)
+        self.latent_models = Registry("latent_models", self.unavailable)
+        self.samplers = Registry("samplers", self.unavailable)
+        self.teachers = Registry("teachers", self.unavailable)
+        self.datasets = Registry("datasets", self.unavailable)
+        self.metrics = Registry("metrics", self.unavailable)
+        self.baselines = Registry("baselines", self.unavailable)
+        self.recipes = Registry("recipes", self.unavailable)
+        self.writers = Registry("writers", self.unavailable)
 
     def __getitem__(self, kind: str) -> Registry:
         if kind not in KINDS:

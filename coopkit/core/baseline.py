@@ -7,6 +7,7 @@ fills in occluded entries, like the inpainting methods of Table 5)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import ClassVar, Generic, TypeVar
 
 import torch
 
@@ -17,12 +18,18 @@ class BaselineParams(Params):
     pass
 
 
-class Baseline(ABC):
-    Params = BaselineParams
+P = TypeVar("P", bound=BaselineParams)
+
+
+class Baseline(ABC, Generic[P]):
+    """Generic over its ``Params`` model (declared as the type argument and as ``Params``), like
+    :class:`~coopkit.core.Sampler`."""
+
+    Params: ClassVar[type[BaselineParams]] = BaselineParams
     layouts: tuple[str, ...] = ()
     task = "synthesis"
 
-    def __init__(self, params: BaselineParams):
+    def __init__(self, params: P):
         self.params = params
 
     @abstractmethod
@@ -34,12 +41,14 @@ class Baseline(ABC):
         """n examples shaped like the observed ones."""
 
 
-class CompletionBaseline(ABC):
-    Params = BaselineParams
+class CompletionBaseline(ABC, Generic[P]):
+    """Generic over its ``Params`` model, like :class:`Baseline`."""
+
+    Params: ClassVar[type[BaselineParams]] = BaselineParams
     layouts: tuple[str, ...] = ()
     task = "completion"
 
-    def __init__(self, params: BaselineParams):
+    def __init__(self, params: P):
         self.params = params
 
     @abstractmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import ClassVar, Generic, TypeVar
 
 import torch
 
@@ -19,14 +20,21 @@ class DataParams(Params):
     pass
 
 
-class DataSource(ABC):
+P = TypeVar("P", bound=DataParams)
+
+
+class DataSource(ABC, Generic[P]):
     """A finite, indexable collection of examples; every example has the shape ``shape``.
 
     ``layout`` names the axes of a batch (einops notation) so that writers and nets know what they
     hold; values are in ``value_range`` (the paper scales data to [−1, 1]).
+
+    Generic over the ``Params`` model a subclass is built from (declared as the type argument and
+    as ``Params``), like :class:`~coopkit.core.Sampler`; the base keeps no params (a source that
+    needs them later stores them itself).
     """
 
-    Params = DataParams
+    Params: ClassVar[type[DataParams]] = DataParams
     layout: str = "b c h w"
     value_range: tuple[float, float] = (-1.0, 1.0)
 
@@ -47,7 +55,7 @@ class DataSource(ABC):
         return torch.stack([self[int(i)] for i in indices])
 
 
-class SingleExample(DataSource):
+class SingleExample(DataSource[P]):
     """A source of one example, set as ``self.example`` (the paper learns one model per texture
     image and one per dynamic texture)."""
 

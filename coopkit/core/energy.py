@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Generic, Literal, TypeVar
 
 import torch
 from einops import reduce
@@ -24,14 +24,21 @@ class EnergyParams(Params):
     )
 
 
-class EnergyModel(nn.Module):
+P = TypeVar("P", bound=EnergyParams)
+
+
+class EnergyModel(nn.Module, Generic[P]):
     """Wraps a bottom-up net f(Y; θ) and a reference distribution p0.
 
     ``energy(Y) = ||Y||² / (2 s²) − f(Y; θ)`` per example (eq. 4); with a uniform reference the
     first term is dropped. A net with vector (or map) output is summed to one scalar per example.
+
+    Generic over the ``Params`` model a subclass is built from, which it declares twice: as the
+    type argument, for the type checker, and as ``Params``, for the recipe's validation —
+    ``class MyDescriptor(EnergyModel[MyDescriptorParams]): Params = MyDescriptorParams``.
     """
 
-    Params = EnergyParams
+    Params: ClassVar[type[EnergyParams]] = EnergyParams
 
     def __init__(
         self, net: nn.Module, *, reference: str = "gaussian", reference_std: float = 0.016

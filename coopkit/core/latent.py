@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Generic, TypeVar
+
 import torch
 from einops import reduce
 from pydantic import Field
@@ -14,10 +16,17 @@ class LatentParams(Params):
     noise_std: float = Field(0.3, gt=0, description="σ, the std of the observation noise ε")
 
 
-class LatentModel(nn.Module):
-    """Wraps a top-down net g(X; α) with a declared latent shape and observation noise σ."""
+P = TypeVar("P", bound=LatentParams)
 
-    Params = LatentParams
+
+class LatentModel(nn.Module, Generic[P]):
+    """Wraps a top-down net g(X; α) with a declared latent shape and observation noise σ.
+
+    Generic over the ``Params`` model a subclass is built from (declared as the type argument and
+    as ``Params``), like :class:`~coopkit.core.EnergyModel`.
+    """
+
+    Params: ClassVar[type[LatentParams]] = LatentParams
 
     def __init__(self, net: nn.Module, *, latent_shape: tuple[int, ...], noise_std: float = 0.3):
         super().__init__()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar, Generic, TypeVar
 
 import torch
 
@@ -41,7 +42,10 @@ class MetricValue:
         return f"{self.mean:.4g} ± {self.stderr:.2g}"
 
 
-class Metric(ABC):
+P = TypeVar("P", bound=MetricParams)
+
+
+class Metric(ABC, Generic[P]):
     """``compute(samples, observed, value_range)`` with samples (n, ...) and observed (m, ...) in the
     data's layout and value range.
 
@@ -53,15 +57,18 @@ class Metric(ABC):
 
     ``ideal`` is the value a perfect synthesis gets when that is neither end of the scale (a ratio
     whose ideal is 1); it then takes precedence over ``higher_is_better``. None otherwise.
+
+    Generic over its ``Params`` model (declared as the type argument and as ``Params``), like
+    :class:`~coopkit.core.Sampler`.
     """
 
-    Params = MetricParams
+    Params: ClassVar[type[MetricParams]] = MetricParams
     higher_is_better: bool = True
     ideal: float | None = None
     split: str | None = "train"
     calibration_split: str | None = None
 
-    def __init__(self, params: MetricParams):
+    def __init__(self, params: P):
         self.params = params
 
     def calibrate(
@@ -72,5 +79,9 @@ class Metric(ABC):
 
     @abstractmethod
     def compute(
-        self, samples: torch.Tensor, observed: torch.Tensor, value_range: tuple[float, float]
-    ) -> MetricValue: ...
+        self,
+        samples: torch.Tensor,
+        observed: torch.Tensor | None,
+        value_range: tuple[float, float],
+    ) -> MetricValue:
+        """The metric of ``samples``; ``observed`` is None exactly when ``split`` is None."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar, Generic, TypeVar
 
 import torch
 from einops import reduce
@@ -59,12 +60,20 @@ def gaussian_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.T
     return torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
 
 
-class Sampler(ABC):
-    """Runs ``params.steps`` MCMC steps from ``x0`` targeting p(x) ∝ exp(−energy(x))."""
+P = TypeVar("P", bound=SamplerParams)
 
-    Params = SamplerParams
 
-    def __init__(self, params: SamplerParams):
+class Sampler(ABC, Generic[P]):
+    """Runs ``params.steps`` MCMC steps from ``x0`` targeting p(x) ∝ exp(−energy(x)).
+
+    Generic over its ``Params`` model, which a subclass declares as the type argument (so that
+    ``self.params`` has its type) and as ``Params`` (what the recipe's section is validated
+    against): ``class MySampler(Sampler[MySamplerParams]): Params = MySamplerParams``.
+    """
+
+    Params: ClassVar[type[SamplerParams]] = SamplerParams
+
+    def __init__(self, params: P):
         self.params = params
 
     @abstractmethod

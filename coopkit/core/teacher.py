@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import ClassVar, Generic, TypeVar
 
 import torch
 from pydantic import Field
@@ -17,13 +18,20 @@ class TeacherParams(Params):
     )
 
 
-class Teacher(ABC):
+P = TypeVar("P", bound=TeacherParams)
+
+
+class Teacher(ABC, Generic[P]):
     """Step G1 infers the latents X that explain the revised examples Ỹ; Step G2 regresses g(X)
-    onto Ỹ."""
+    onto Ỹ.
 
-    Params = TeacherParams
+    Generic over its ``Params`` model (declared as the type argument and as ``Params``), like
+    :class:`~coopkit.core.Sampler`.
+    """
 
-    def __init__(self, params: TeacherParams):
+    Params: ClassVar[type[TeacherParams]] = TeacherParams
+
+    def __init__(self, params: P):
         self.params = params
 
     @abstractmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from torch import nn
 
-INITIALISED_LAYERS: tuple[type[nn.Module], ...] = (
+INITIALISED_LAYERS: tuple[type[nn.modules.conv._ConvNd | nn.Linear], ...] = (
     nn.Conv1d,
     nn.Conv2d,
     nn.Conv3d,

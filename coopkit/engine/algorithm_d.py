@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import torch
 
-from coopkit.engine.algorithm import Algorithm, Parts
+from coopkit.engine.algorithm import Algorithm, DescriptorParts, Parts
 from coopkit.engine.steps import PhaseTimer, density_shift
 
 
-class AlgorithmD(Algorithm):
+class AlgorithmD(Algorithm[DescriptorParts]):
     def __init__(self, parts: Parts, dataset_size: int):
         super().__init__(parts, dataset_size)
         self.chain_init = parts.train.resolved_chain_init
         self.buffer: torch.Tensor | None = None
         self._start: torch.Tensor | None = None
         self._revision: torch.Tensor | None = None
+
+    def take_parts(self, parts: Parts) -> DescriptorParts:
+        return DescriptorParts.take(parts, "Algorithm D")
 
     def _noise(self, n: int) -> torch.Tensor:
         return self.parts.descriptor.sample_reference(n, self.parts.shape, self.parts.rng)
@@ -41,7 +44,7 @@ class AlgorithmD(Algorithm):
         timer = PhaseTimer(p.device)
         with timer("D1"):  # Langevin revision from the chosen start
             start = self._chain_start(observed)
-            revision = self.revision_sampler(iteration).run(p.descriptor.energy, start, p.rng)
+            revision = p.revision_sampler(iteration).run(p.descriptor.energy, start, p.rng)
             revised = revision.x.detach()
         with timer("D2"):  # density shifting
             stats = density_shift(
@@ -64,7 +67,7 @@ class AlgorithmD(Algorithm):
         return self._revision
 
     def stages(self) -> dict[str, torch.Tensor]:
-        if self._start is None:
+        if self._start is None or self._revision is None:
             return {}
         return {"S1": self._start, "S2": self._revision}
 

@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import torch
 
-from coopkit.engine.algorithm import Algorithm, Parts
+from coopkit.engine.algorithm import Algorithm, GeneratorParts, Parts
 from coopkit.engine.steps import PhaseTimer, batch_norm_stats_frozen
 
 
-class AlgorithmG(Algorithm):
+class AlgorithmG(Algorithm[GeneratorParts]):
     def __init__(self, parts: Parts, dataset_size: int):
         super().__init__(parts, dataset_size)
-        generator = parts.generator
+        generator = self.parts.generator
         self.latents = generator.sample_latent(dataset_size, parts.rng)
         self._observed: torch.Tensor | None = None
         self._inferred: torch.Tensor | None = None
         # S1 grids always show the same latents, drawn apart from the training randomness
         preview_rng = torch.Generator(parts.device).manual_seed(0)
         self.preview_latents = generator.sample_latent(parts.train.chains, preview_rng)
+
+    def take_parts(self, parts: Parts) -> GeneratorParts:
+        return GeneratorParts.take(parts, "Algorithm G")
 
     def step(
         self, observed: torch.Tensor, indices: torch.Tensor, iteration: int
@@ -27,7 +30,7 @@ class AlgorithmG(Algorithm):
         timer = PhaseTimer(p.device)
         p.generator.train()
         indices = indices.to(self.latents.device)
-        teacher = self.teacher(iteration)
+        teacher = p.teacher_at(iteration)
         with timer("G1"):  # Langevin inference of X from the examples' previous latents
             x, inference_stats = teacher.infer(p.generator, self.latents[indices], observed, p.rng)
         with timer("G2"):  # reconstruction of the observed examples

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
@@ -155,10 +155,7 @@ def check_training_start(run: Run, observed: Any, count: int) -> None:
         raise violation(run.specs["data"], problem)
     # a net whose weights are not finite (only possible if someone changed them) is the
     # divergence guard's to report, after the iteration, with the last good checkpoint
-    generator, descriptor = (
-        net if net is not None and not non_finite_parameters(net) else None
-        for net in (run.generator, run.descriptor)
-    )
+    generator, descriptor = _finite(run.generator), _finite(run.descriptor)
     with _random_streams_untouched(device), torch.no_grad():
         rng = torch.Generator(device).manual_seed(0)
         if generator is not None:
@@ -172,6 +169,14 @@ def check_training_start(run: Run, observed: Any, count: int) -> None:
             problem = descriptor_problem(descriptor, examples)
             if problem is not None:
                 raise violation(run.specs["descriptor"], problem)
+
+
+Net = TypeVar("Net", bound=torch.nn.Module)
+
+
+def _finite(net: Net | None) -> Net | None:
+    """``net``, or None when it has none or its weights are not all finite."""
+    return net if net is not None and not non_finite_parameters(net) else None
 
 
 @contextlib.contextmanager
@@ -355,12 +360,12 @@ def batch_dependence_problem(
         if problem := per_example_problem("score()", single, 1, SCORE_FIX):
             return problem
         alone.append(single)
-    alone = torch.cat(alone)
-    if not _close(alone, score, rtol):
-        worst = int((alone - score).abs().argmax())
+    scores_alone = torch.cat(alone)
+    if not _close(scores_alone, score, rtol):
+        worst = int((scores_alone - score).abs().argmax())
         return (
             f"an example's score depends on the rest of the batch: example {worst} scores "
-            f"{float(alone[worst]):.6g} alone but {float(score[worst]):.6g} in a batch of "
+            f"{float(scores_alone[worst]):.6g} alone but {float(score[worst]):.6g} in a batch of "
             f"{len(examples)}; {PER_EXAMPLE_FIX}"
         )
     return None

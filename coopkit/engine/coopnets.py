@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from einops import reduce
 
-from coopkit.engine.algorithm import Algorithm
+from coopkit.engine.algorithm import Algorithm, CoopNetsParts, Parts
 from coopkit.engine.steps import (
     PhaseTimer,
     ScoreAtStart,
@@ -14,12 +14,15 @@ from coopkit.engine.steps import (
 )
 
 
-class CoopNets(Algorithm):
+class CoopNets(Algorithm[CoopNetsParts]):
     """G0 → D1 → G1 → D2 → G2, with ñ = ``train.chains`` chains independent of the batch size."""
 
     _draft: torch.Tensor | None = None
     _revision: torch.Tensor | None = None
     _latents: torch.Tensor | None = None
+
+    def take_parts(self, parts: Parts) -> CoopNetsParts:
+        return CoopNetsParts.take(parts, "CoopNets")
 
     def step(
         self, observed: torch.Tensor, indices: torch.Tensor, iteration: int
@@ -28,7 +31,7 @@ class CoopNets(Algorithm):
         timer = PhaseTimer(p.device)
         p.generator.train()
 
-        teacher = self.teacher(iteration)
+        teacher = p.teacher_at(iteration)
         # When Step G1 keeps X = X̂, Step G2 regresses g(X̂) — G0's own output, with the same
         # weights — so G0 keeps its graph for G2 instead of G2 running the generator again.
         # (With latent inference, G1 moves X and G2 needs g at the new X: nothing to reuse.)
@@ -46,7 +49,7 @@ class CoopNets(Algorithm):
 
         with timer("D1"):  # Langevin revision of the drafts under the descriptor
             energy = ScoreAtStart(p.descriptor, y_draft)
-            revision = self.revision_sampler(iteration).run(energy, y_draft, p.rng)
+            revision = p.revision_sampler(iteration).run(energy, y_draft, p.rng)
             y_revised = revision.x.detach()
             f_draft = energy.mean_score()  # before D2 moves θ
 
@@ -87,7 +90,7 @@ class CoopNets(Algorithm):
         return self._revision
 
     def stages(self) -> dict[str, torch.Tensor]:
-        if self._draft is None:
+        if self._draft is None or self._revision is None or self._latents is None:
             return {}
         generator = self.parts.generator
         with torch.no_grad(), batch_norm_stats_frozen(generator):

@@ -48,7 +48,7 @@ def pairwise_rms(
     )
 
 
-class ChainDiversity(Metric):
+class ChainDiversity(Metric[ChainDiversityParams]):
     """Mean RMS difference between distinct synthesized examples ÷ the data's RMS spread (≈ √2
     for independent draws, 0 for identical chains)."""
 

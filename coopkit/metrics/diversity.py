@@ -66,7 +66,7 @@ def pairwise_ssim(
     )
 
 
-class SSIMDiversity(Metric):
+class SSIMDiversity(Metric[DiversityParams]):
     """Mean SSIM between distinct synthesized samples (lower = more diverse); ignores the data."""
 
     Params = DiversityParams

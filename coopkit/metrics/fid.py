@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from coopkit.core.metric import MetricValue
-from coopkit.metrics.inception import InceptionMetric
+from coopkit.metrics.inception import InceptionMetric, InceptionParams
 
 
 def gaussian_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -50,14 +50,14 @@ def frechet_distance(
     return float(distance)
 
 
-class FID(InceptionMetric):
+class FID(InceptionMetric[InceptionParams]):
     """Fréchet Inception distance between the samples and the held-out (test) split."""
 
     name = "fid"
     higher_is_better = False
     split = "test"
 
-    def __init__(self, params):
+    def __init__(self, params: InceptionParams):
         super().__init__(params)
         self._reference: tuple[torch.Tensor, tuple, tuple[torch.Tensor, torch.Tensor]] | None = None
 

@@ -12,7 +12,7 @@ net is built with ``transform_input=False`` and fed 2x − 1 directly.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -121,7 +121,7 @@ def features_and_logits(
     """2048-d pool features (the average pool before ``fc``) and class logits of each image, as
     float64 on the CPU."""
     pooled: list[torch.Tensor] = []
-    hook = net.avgpool.register_forward_hook(
+    hook = net.get_submodule("avgpool").register_forward_hook(
         lambda module, inputs, output: pooled.append(output.flatten(1))
     )
     try:
@@ -134,14 +134,17 @@ def features_and_logits(
     return torch.cat(pooled).double().cpu(), torch.cat(logits).double().cpu()
 
 
-class InceptionMetric(Metric):
+P = TypeVar("P", bound=InceptionParams)
+
+
+class InceptionMetric(Metric[P]):
     """A metric on Inception-v3 outputs; loads the net from ``weights`` when constructed, so a
     missing file is reported before any sampling."""
 
-    Params = InceptionParams
+    Params: ClassVar[type[InceptionParams]] = InceptionParams
     name: ClassVar[str]
 
-    def __init__(self, params: InceptionParams):
+    def __init__(self, params: P):
         super().__init__(params)
         self.device = resolve_device(params.device, f"{self.name}.device")
         self.net = load_inception(params.weights, self.name).to(self.device)

@@ -80,7 +80,7 @@ def class_value(
     return MetricValue(chosen.mean, chosen.stderr, note)
 
 
-class InceptionClass(InceptionMetric):
+class InceptionClass(InceptionMetric[InceptionClassParams]):
     """Mean Inception-v3 probability of one ImageNet class, or its top-5 error, over the samples
     (ignores the data)."""
 
@@ -90,7 +90,7 @@ class InceptionClass(InceptionMetric):
 
     def __init__(self, params: InceptionClassParams):
         super().__init__(params)
-        classes = self.net.fc.out_features
+        classes = self.net.get_parameter("fc.weight").shape[0]  # fc's out_features
         if params.label >= classes:
             raise UserError(
                 f"{self.name}.label = {params.label} is not a class of this net "

@@ -37,7 +37,7 @@ def inception_score(probabilities: torch.Tensor, splits: int = 10) -> torch.Tens
     return torch.stack(scores)
 
 
-class InceptionScore(InceptionMetric):
+class InceptionScore(InceptionMetric[InceptionScoreParams]):
     """Inception score of the samples (ignores the data)."""
 
     Params = InceptionScoreParams

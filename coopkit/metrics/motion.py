@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from einops import reduce
 
-from coopkit.core.metric import Metric, MetricValue
+from coopkit.core.metric import Metric, MetricParams, MetricValue
 
 
 def frame_change(videos: torch.Tensor) -> torch.Tensor:
@@ -28,7 +28,7 @@ def frame_change(videos: torch.Tensor) -> torch.Tensor:
     return reduce(change.double(), "b c t h w -> b", "mean")
 
 
-class MotionRatio(Metric):
+class MotionRatio(Metric[MetricParams]):
     """Mean |frame-to-frame change| of each synthesized clip ÷ that of the observed clips (ideal 1)."""
 
     ideal = 1.0

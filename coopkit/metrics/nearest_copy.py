@@ -72,7 +72,7 @@ class NearestCopyParams(MetricParams):
     )
 
 
-class NearestCopy(Metric):
+class NearestCopy(Metric[NearestCopyParams]):
     """Highest PSNR of each synthesized frame against any observed one; > 40 dB = a copy."""
 
     Params = NearestCopyParams

@@ -82,13 +82,13 @@ def parzen_log_likelihood(
     return torch.cat(blocks)
 
 
-class ParzenLogLikelihood(Metric):
+class ParzenLogLikelihood(Metric[ParzenParams]):
     """Mean Parzen-window log-likelihood of the test split (nats per example), σ cross-validated
     on the validation split."""
 
     Params = ParzenParams
     split = "test"
-    calibration_split = "validation"
+    calibration_split: str | None = "validation"
 
     def __init__(self, params: ParzenParams):
         super().__init__(params)

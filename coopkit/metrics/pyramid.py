@@ -53,7 +53,8 @@ def laplacian_pyramid(images: torch.Tensor, halvings: int) -> list[torch.Tensor]
     gaussian = images
     for _ in range(halvings):
         coarser = downsample(gaussian)
-        levels.append(gaussian - expand(coarser, gaussian.shape[-2:]))
+        height, width = gaussian.shape[-2:]
+        levels.append(gaussian - expand(coarser, (height, width)))
         gaussian = coarser
     levels.append(gaussian)
     return levels

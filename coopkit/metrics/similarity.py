@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import torch
 
-from coopkit.core.metric import Metric, MetricValue
+from coopkit.core.metric import Metric, MetricParams, MetricValue
 from coopkit.metrics.frames import per_frame_mean
 from coopkit.metrics.psnr import psnr
 from coopkit.metrics.ssim import ssim
@@ -30,7 +30,7 @@ def psnr_per_frame(x: torch.Tensor, y: torch.Tensor, data_range: float) -> torch
     return per_frame_mean(psnr, x, y, data_range)
 
 
-class PSNR(Metric):
+class PSNR(Metric[MetricParams]):
     """Peak signal-to-noise ratio in dB: per example, or per frame and averaged for video."""
 
     def compute(self, samples, observed, value_range) -> MetricValue:
@@ -40,7 +40,7 @@ class PSNR(Metric):
         )
 
 
-class SSIM(Metric):
+class SSIM(Metric[MetricParams]):
     """Structural similarity (Wang et al. 2004), per frame for video, averaged."""
 
     def compute(self, samples, observed, value_range) -> MetricValue:

@@ -68,7 +68,7 @@ def standardise(patches: torch.Tensor, reference: torch.Tensor, std_floor: float
     return rearrange(scaled, "n c kh kw -> n (c kh kw)")
 
 
-class SlicedWassersteinDistance(Metric):
+class SlicedWassersteinDistance(Metric[SWDParams]):
     """Sliced Wasserstein distance of Laplacian-pyramid patches, samples vs observed data."""
 
     Params = SWDParams
@@ -91,9 +91,10 @@ class SlicedWassersteinDistance(Metric):
                 f"swd needs images of at least {max(params.min_size, params.patch_size)} px a "
                 f"side (min_size, patch_size), got {smallest}"
             )
+        (height, width), (observed_height, observed_width) = samples.shape[-2:], observed.shape[-2:]
         halvings = min(
-            pyramid_depth(*samples.shape[-2:], params.min_size),
-            pyramid_depth(*observed.shape[-2:], params.min_size),
+            pyramid_depth(height, width, params.min_size),
+            pyramid_depth(observed_height, observed_width, params.min_size),
         )
         generator = torch.Generator().manual_seed(params.seed)
         directions = random_directions(

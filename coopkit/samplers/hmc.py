@@ -36,7 +36,7 @@ class HMCParams(SamplerParams):
     adapt_rate: float = Field(0.05, gt=0, description="how fast log ε moves when adapting")
 
 
-class HMC(Sampler):
+class HMC(Sampler[HMCParams]):
     Params = HMCParams
 
     def __init__(self, params: HMCParams):

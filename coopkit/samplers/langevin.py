@@ -16,6 +16,8 @@ public CoopNets releases do.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, model_validator
 
 from coopkit.core.sampler import (
@@ -56,10 +58,12 @@ class LangevinParams(SamplerParams):
         return self
 
 
-class Langevin(Sampler):
+class Langevin(Sampler[LangevinParams]):
     """Unadjusted Langevin dynamics (no Metropolis correction; see ``mala`` for that)."""
 
-    Params = LangevinParams
+    # declared as wide as the base's: gradient descent (gd.py) is a Langevin whose recipe
+    # section is validated against its own GradientDescentParams
+    Params: ClassVar[type[SamplerParams]] = LangevinParams
 
     def at_iteration(self, iteration: int, total: int) -> Langevin:
         p = self.params

@@ -32,7 +32,7 @@ def select(accept: torch.Tensor, new: torch.Tensor, old: torch.Tensor) -> torch.
     return torch.where(accept.view(-1, *([1] * (new.dim() - 1))), new, old)
 
 
-class MALA(Sampler):
+class MALA(Sampler[SamplerParams]):
     Params = SamplerParams
 
     def run(self, energy_fn: EnergyFn, x0: torch.Tensor, generator=None) -> SampleResult:

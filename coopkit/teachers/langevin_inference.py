@@ -28,7 +28,7 @@ class LangevinInferenceParams(TeacherParams):
     )
 
 
-class LangevinInference(Teacher):
+class LangevinInference(Teacher[LangevinInferenceParams]):
     Params = LangevinInferenceParams
 
     def __init__(self, params: LangevinInferenceParams, latent_sampler: Sampler | None = None):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 
 from coopkit.core.latent import LatentModel
-from coopkit.core.teacher import Teacher
+from coopkit.core.teacher import Teacher, TeacherParams
 
 
-class MCMCTeaching(Teacher):
+class MCMCTeaching(Teacher[TeacherParams]):
     """Step G1 keeps X = X̂: the generator regresses the revision Ỹ on the latents that drew it."""
 
     infers_latents = False

@@ -19,6 +19,7 @@ from coopkit.core import (
     DataSource,
     EnergyModel,
     LatentModel,
+    LatentParams,
     Metric,
     MetricValue,
     Sampler,
@@ -147,7 +148,7 @@ def check_sampler(sampler: Sampler, shape: tuple[int, ...] = (2,), chains: int =
     copy.deepcopy(sampler).load_state(sampler.state())
 
 
-class TinyGenerator(LatentModel):
+class TinyGenerator(LatentModel[LatentParams]):
     """A linear generator with a tanh, for checking teachers: X (4,) → Y ``shape``."""
 
     def __init__(self, shape: tuple[int, ...] = (1, 4, 4), latent: int = 4):
@@ -211,7 +212,8 @@ def check_data_source(
 
     assert isinstance(source, DataSource), f"{type(source).__name__} is not a DataSource"
     _no_problem(declaration_problem(source))
-    shape, layout, value_range = tuple(source.shape), source.layout, tuple(source.value_range)
+    low, high = source.value_range
+    shape, layout, value_range = tuple(source.shape), source.layout, (low, high)
     size = len(source)
     indices = torch.tensor(sorted({*range(min(size, examples - 1)), size - 1}))
     one_by_one = [source[int(i)] for i in indices]

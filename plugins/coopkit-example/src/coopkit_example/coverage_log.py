@@ -42,7 +42,10 @@ def log_coverage(run: Run, iteration: int) -> None:
 def generated(run: Run) -> torch.Tensor:
     """``SAMPLES`` from the generator alone, drawn from a seed of their own so that training's
     random stream is untouched; the generator is left in the mode it was in."""
-    training = run.generator.training
+    generator = run.generator
+    if generator is None:
+        raise ValueError("generated() needs a run with a generator")
+    training = generator.training
     samples = run.generate(SAMPLES, seed=0).cpu()
-    run.generator.train(training)
+    generator.train(training)
     return samples

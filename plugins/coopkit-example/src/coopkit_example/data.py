@@ -29,7 +29,7 @@ class ToyParams(DataParams):
     )
 
 
-class ToyDensity(DataSource):
+class ToyDensity(DataSource[ToyParams]):
     """``n`` points drawn once from the density; the train split with seed 2·seed, the test split
     with 2·seed + 1, so the two never share a random stream."""
 

@@ -21,7 +21,8 @@ ROWS_AT_ONCE = 4096  # of the distance matrix, to bound memory for large sample 
 
 def mean_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """The mean Euclidean distance over all pairs (a_i, b_j), rows (n, dims)."""
-    total = sum(torch.cdist(chunk, b).sum() for chunk in a.split(ROWS_AT_ONCE))
+    zero = a.new_zeros(())
+    total = sum((torch.cdist(chunk, b).sum() for chunk in a.split(ROWS_AT_ONCE)), zero)
     return total / (len(a) * len(b))
 
 
@@ -33,7 +34,7 @@ def energy_distance(x: torch.Tensor, y: torch.Tensor) -> float:
     return float(2 * mean_distance(x, y) - mean_distance(x, x) - mean_distance(y, y))
 
 
-class EnergyDistance(Metric):
+class EnergyDistance(Metric[MetricParams]):
     """Energy distance of the samples to held-out points of the true density (lower is better;
     its value for two independent draws of n points from one density is of order 1/n)."""
 
@@ -41,8 +42,13 @@ class EnergyDistance(Metric):
     split = "test"
 
     def compute(
-        self, samples: torch.Tensor, observed: torch.Tensor, value_range: tuple[float, float]
+        self,
+        samples: torch.Tensor,
+        observed: torch.Tensor | None,
+        value_range: tuple[float, float],
     ) -> MetricValue:
+        if observed is None:
+            raise ValueError("energy-distance needs the held-out points (its split is 'test')")
         flat = [rearrange(t.detach().cpu(), "b ... -> b (...)") for t in (samples, observed)]
         return MetricValue(energy_distance(*flat), note=f"to {len(observed)} held-out points")
 
@@ -74,7 +80,7 @@ class ModesCoveredParams(MetricParams):
     )
 
 
-class ModesCovered(Metric):
+class ModesCovered(Metric[ModesCoveredParams]):
     """The modes of ``ring`` or ``grid`` the samples cover (see :func:`mode_coverage`); the note
     gives the share of samples near any mode (the rest fell between modes)."""
 
@@ -82,7 +88,10 @@ class ModesCovered(Metric):
     split = None  # the mixture's centres are known: no data needed
 
     def compute(
-        self, samples: torch.Tensor, observed: None, value_range: tuple[float, float]
+        self,
+        samples: torch.Tensor,
+        observed: torch.Tensor | None,  # None: its split is None
+        value_range: tuple[float, float],
     ) -> MetricValue:
         p = self.params
         points = samples.detach().cpu().float()

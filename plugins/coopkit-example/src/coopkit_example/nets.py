@@ -40,7 +40,7 @@ class MLPDescriptorParams(EnergyParams):
     activation: Activation = Field("silu", description="silu, softplus, elu or tanh (smooth)")
 
 
-class MLPDescriptor(EnergyModel):
+class MLPDescriptor(EnergyModel[MLPDescriptorParams]):
     """f(Y; θ): the flattened example through an MLP with one output."""
 
     Params = MLPDescriptorParams
@@ -63,7 +63,7 @@ class MLPGeneratorParams(LatentParams):
     )
 
 
-class MLPGenerator(LatentModel):
+class MLPGenerator(LatentModel[MLPGeneratorParams]):
     """g(X; α): X ∈ R^d through an MLP onto the example's shape."""
 
     Params = MLPGeneratorParams

@@ -46,7 +46,7 @@ class AnnealedLangevinParams(SamplerParams):
         return self
 
 
-class AnnealedLangevin(Sampler):
+class AnnealedLangevin(Sampler[AnnealedLangevinParams]):
     Params = AnnealedLangevinParams
 
     def temperatures(self) -> torch.Tensor:

@@ -14,7 +14,7 @@ from coopkit.core import Size
 from coopkit.errors import DataError
 from coopkit.media.arrays import channels_are_last, read_array, to_channels_first
 from coopkit_image.image_set import HELD_OUT, CarvedParams, ImageSet, carve, check_memory
-from coopkit_image.imaging import SCALING_HELP
+from coopkit_image.imaging import SCALING_HELP, Scaling
 
 COPY_BYTES = 64 * 2**20  # the array is copied into memory this much at a time
 
@@ -57,7 +57,7 @@ class ImageArrayParams(CarvedParams):
         return self
 
 
-class ImageArrays(ImageSet):
+class ImageArrays(ImageSet[ImageArrayParams]):
     """``class_names`` is empty and every label −1: the arrays carry no labels. ``pixels`` is uint8
     for uint8 (or bool) arrays, float32 for any other numbers; RGBA loses its alpha channel."""
 
@@ -66,9 +66,10 @@ class ImageArrays(ImageSet):
 
     def __init__(self, params: ImageArrayParams):
         separate = {"validation": params.validation_path, "test": params.test_path}
-        if separate.get(params.split):
+        separate_path = separate.get(params.split)
+        if separate_path:
             where = f"data.{params.split}_path"
-            array = read_array(separate[params.split], where=where, key=params.key, what="images")
+            array = read_array(separate_path, where=where, key=params.key, what="images")
             kept = np.arange(len(array))
         else:
             where = "data.path"
@@ -79,7 +80,7 @@ class ImageArrays(ImageSet):
         if array.dtype.kind not in "biuf":
             raise DataError(f"{where}: images must be numbers, not {array.dtype}")
         pixels = self._copy(array, kept, params, where)
-        scaling, value_range = self._scaling(array.dtype, pixels, params, where)
+        scaling, value_range = self._choose_scaling(array.dtype, pixels, params, where)
         self._store(
             pixels,
             None,
@@ -120,9 +121,9 @@ class ImageArrays(ImageSet):
         return pixels
 
     @staticmethod
-    def _scaling(
+    def _choose_scaling(
         dtype: np.dtype, pixels: torch.Tensor, params: ImageArrayParams, where: str
-    ) -> tuple[str, tuple[float, float]]:
+    ) -> tuple[Scaling, tuple[float, float]]:
         """(the scaling, the range that fixed scaling maps) for an array of ``dtype`` whose images
         are ``pixels``."""
         value_range = params.value_range

@@ -6,6 +6,7 @@ example i mod m."""
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +20,10 @@ def cycled(observed: torch.Tensor, n: int) -> torch.Tensor:
     return observed[torch.arange(n) % len(observed)]
 
 
-class ImageBaseline(Baseline):
+P = TypeVar("P", bound=BaselineParams)
+
+
+class ImageBaseline(Baseline[P]):
     layouts = ("b c h w",)
 
     def fit(self, observed: torch.Tensor) -> None:
@@ -28,7 +32,7 @@ class ImageBaseline(Baseline):
         self.observed = observed.float()
 
 
-class ShiftedSource(ImageBaseline):
+class ShiftedSource(ImageBaseline[BaselineParams]):
     """The observed image circularly shifted by a uniformly random offset per example: for a
     tileable texture, the same texture in other crops (the floor of ``swd``)."""
 
@@ -62,7 +66,7 @@ def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(rows, taps.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)
 
 
-class BlurredSource(ImageBaseline):
+class BlurredSource(ImageBaseline[BlurParams]):
     """The observed images blurred by a Gaussian of std ``sigma``: right colours and layout, no
     fine detail — a synthesis should score better on ``swd``."""
 
@@ -72,7 +76,7 @@ class BlurredSource(ImageBaseline):
         return gaussian_blur(cycled(self.observed, n), self.params.sigma)
 
 
-class UniformNoise(ImageBaseline):
+class UniformNoise(ImageBaseline[BaselineParams]):
     """Independent uniform noise over the observed values' [min, max] (the data's value range
     when the data fill it, as scaled data do)."""
 

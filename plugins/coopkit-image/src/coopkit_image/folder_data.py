@@ -81,7 +81,7 @@ def subfolders(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")}
 
 
-class ImageFolder(ImageSet):
+class ImageFolder(ImageSet[ImageFolderParams]):
     """``files`` are the images kept, ``labels`` index ``class_names`` (the subfolders of the
     root, or of its split folders; −1 for an image outside any class folder)."""
 
@@ -200,8 +200,8 @@ class ImageFolder(ImageSet):
         for index, picture in enumerate(_decoded(files_read, self._picture)):
             if picture.dtype != np.uint8 and pixels.dtype == torch.uint8:
                 pixels = pixels.float()  # exact for the 8-bit pictures already in
-            picture = torch.from_numpy(picture)
-            pixels[index].copy_(picture if picture.dim() == 2 else picture.permute(2, 0, 1))
+            values = torch.from_numpy(picture)
+            pixels[index].copy_(values if values.dim() == 2 else values.permute(2, 0, 1))
         return pixels
 
     def _raw(self, indices: torch.Tensor) -> torch.Tensor:

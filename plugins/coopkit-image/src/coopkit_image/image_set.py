@@ -6,7 +6,7 @@ against sets too large for memory."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import torch
@@ -108,7 +108,10 @@ def check_memory(need: int, what: str, fix: str) -> None:
     )
 
 
-class ImageSet(DataSource):
+P = TypeVar("P", bound=ImageSetParams)
+
+
+class ImageSet(DataSource[P]):
     """Images of shape ``shape`` (c, h, w), given out by ``batch`` / ``[i]`` as float32 in
     [−1, 1]. ``pixels`` (n, c, h, w) holds their exact stored values: uint8 for 8-bit data, else
     float32; each batch is converted, resized where the set is resized on the fly, and scaled
@@ -138,7 +141,8 @@ class ImageSet(DataSource):
         """Keeps what every batch needs; ``empty`` is the DataError message when ``count`` is 0."""
         if count == 0:
             raise DataError(empty)
-        self._shape = tuple(int(side) for side in shape)
+        channels, height, width = shape
+        self._shape = (int(channels), int(height), int(width))
         self._scaling, self._range = scaling, fixed_range
         if labels is None:
             labels = torch.full((count,), -1, dtype=torch.long)
@@ -187,6 +191,8 @@ class ImageSet(DataSource):
 
     def _raw(self, indices: torch.Tensor) -> torch.Tensor:
         """The stored values of the images at ``indices``."""
+        if self.pixels is None:
+            raise RuntimeError(f"{type(self).__name__} has stored no images (call _store)")
         return self.pixels[indices]
 
     @property

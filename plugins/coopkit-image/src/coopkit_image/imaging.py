@@ -124,8 +124,8 @@ def scale_batch(
     else:
         flat = images.reshape(len(images), -1)
         shape = (len(images),) + (1,) * (images.dim() - 1)
-        low, high = flat.amin(1).reshape(shape), flat.amax(1).reshape(shape)
-        scaled = (images - low) * (2.0 / (high - low).clamp_min(1e-8)) - 1.0
+        lows, highs = flat.amin(1).reshape(shape), flat.amax(1).reshape(shape)
+        scaled = (images - lows) * (2.0 / (highs - lows).clamp_min(1e-8)) - 1.0
     return scaled.clamp_(-1.0, 1.0)
 
 

@@ -65,6 +65,8 @@ class PhaseShift(nn.Module):
     counter is a buffer, saved with the weights, so a resumed run continues the same cycle.
     """
 
+    calls: torch.Tensor  # the buffer
+
     def __init__(self, period: int):
         super().__init__()
         self.period = period

@@ -71,7 +71,7 @@ class ConvDescriptorParams(EnergyParams):
         return self
 
 
-class ConvDescriptor(EnergyModel):
+class ConvDescriptor(EnergyModel[ConvDescriptorParams]):
     """Convolutions padded by ⌊(k − 1)/2⌋ on each side: with an odd kernel a stride s maps a side n
     to ⌈n/s⌉ (TensorFlow's 'SAME'); an even kernel can give one less (MNIST's 4×4/2 stack:
     28 → 14 → 7 → 3, where 'SAME' gives 4)."""
@@ -125,7 +125,7 @@ class DeconvGeneratorParams(LatentParams):
         return self
 
 
-class DeconvGenerator(LatentModel):
+class DeconvGenerator(LatentModel[DeconvGeneratorParams]):
     """Layer i maps channels[i] to channels[i + 1] (the last to the image's channels), multiplying
     each side by upsampling[i]; the base map's side is the image side / ∏ upsampling."""
 

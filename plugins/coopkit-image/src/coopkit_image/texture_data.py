@@ -50,7 +50,7 @@ def read_image(source: str) -> Image.Image:
     return image
 
 
-class TextureImage(SingleExample):
+class TextureImage(SingleExample[TextureImageParams]):
     Params = TextureImageParams
     layout = "b c h w"
 

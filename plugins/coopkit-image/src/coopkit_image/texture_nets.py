@@ -60,7 +60,7 @@ class TextureDescriptorParams(EnergyParams):
         return self
 
 
-class TextureDescriptor(EnergyModel):
+class TextureDescriptor(EnergyModel[TextureDescriptorParams]):
     Params = TextureDescriptorParams
 
     def __init__(self, params: TextureDescriptorParams, shape: tuple[int, ...]):
@@ -103,7 +103,7 @@ class TextureGeneratorParams(LatentParams):
     init_std: float = Field(0.001, gt=0, description="std of the N(0, std²) weight initialisation")
 
 
-class TextureGenerator(LatentModel):
+class TextureGenerator(LatentModel[TextureGeneratorParams]):
     """Every layer doubles the resolution; the latent map is (size / 2^layers) on each side."""
 
     Params = TextureGeneratorParams

@@ -33,7 +33,7 @@ class LDSParams(BaselineParams):
     )
 
 
-class LDSBaseline(Baseline):
+class LDSBaseline(Baseline[LDSParams]):
     """An LDS fitted to the first observed clip, made unable to replay it: with n ≥ t − 1 states
     the least-squares dynamics are exact and, started from the first state, regenerate the clip
     frame for frame (PSNR → ∞). So the state is kept to ``frames // frames_per_state``
@@ -55,7 +55,7 @@ class LDSBaseline(Baseline):
         return clips.clamp(-1, 1)
 
 
-class ObservedClips(Baseline):
+class ObservedClips(Baseline[BaselineParams]):
     """Baselines made from the observed clips themselves; clip i comes from observed clip i mod m."""
 
     layouts = ("b c t h w",)

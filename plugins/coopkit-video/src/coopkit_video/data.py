@@ -7,7 +7,7 @@ scales each frame by its own min/max (``scaling = "per-frame"``)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import torch
@@ -38,7 +38,10 @@ def scale(video: torch.Tensor, scaling: Scaling) -> torch.Tensor:
     return (video - low) / (high - low).clamp_min(1e-8) * 2 - 1
 
 
-class OneClip(SingleExample):
+P = TypeVar("P", bound=DataParams)
+
+
+class OneClip(SingleExample[P]):
     """A data source of one clip (the paper learns one model per dynamic texture)."""
 
     layout = "b c t h w"
@@ -52,7 +55,7 @@ class ProceduralParams(DataParams):
     scaling: Scaling = Field("clip", description=SCALING)
 
 
-class ProceduralDynamicTexture(OneClip):
+class ProceduralDynamicTexture(OneClip[ProceduralParams]):
     Params = ProceduralParams
 
     def __init__(self, params: ProceduralParams):
@@ -165,7 +168,7 @@ def read_frames(params: VideoParams, path: Path, wanted: range) -> list[np.ndarr
     return read_video_file(path, wanted)
 
 
-class VideoClip(OneClip):
+class VideoClip(OneClip[VideoParams]):
     Params = VideoParams
 
     def __init__(self, params: VideoParams):

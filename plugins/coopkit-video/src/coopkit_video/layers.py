@@ -22,12 +22,21 @@ rounding.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+Context = Any
+"""The ``ctx`` of an autograd function: a namespace per call that keeps what ``forward`` leaves
+for ``backward`` (torch's ``FunctionCtx`` declares none of those attributes, nor
+``saved_tensors`` and ``needs_input_grad``)."""
 
-def refuse_unsupported(layer: nn.Module, *, padding_in_time_only: bool = False) -> None:
+
+def refuse_unsupported(
+    layer: nn.modules.conv._ConvNd, *, padding_in_time_only: bool = False
+) -> None:
     """Raises ValueError for the settings the fast formulations do not implement: groups,
     dilation, string padding, padding modes other than zeros, and (with
     ``padding_in_time_only``) padding in space."""
@@ -50,6 +59,14 @@ def refuse_unsupported(layer: nn.Module, *, padding_in_time_only: bool = False) 
         )
 
 
+def numeric_padding(layer: nn.modules.conv._ConvNd) -> tuple[int, ...]:
+    """The layer's padding, per axis: numbers, as :func:`refuse_unsupported` made sure (string
+    padding, ``"same"`` / ``"valid"``, is refused)."""
+    if isinstance(layer.padding, str):
+        raise ValueError(f"{type(layer).__name__} needs numeric padding, got {layer.padding!r}")
+    return tuple(layer.padding)
+
+
 class _TimeWindows(torch.autograd.Function):
     """``b × c × t × h × w`` → rows ``b × t' × (c·kt·h·w)``: the frames of each temporal window
     of ``kt`` (stride ``st``, zero padding ``pt``), copied into one row.
@@ -60,9 +77,7 @@ class _TimeWindows(torch.autograd.Function):
     rows' layout (frames of ``h·w`` contiguous values). Differentiable (double backward)."""
 
     @staticmethod
-    def forward(
-        ctx: torch.autograd.function.FunctionCtx, x: torch.Tensor, kt: int, st: int, pt: int
-    ) -> torch.Tensor:
+    def forward(ctx: Context, x: torch.Tensor, kt: int, st: int, pt: int) -> torch.Tensor:
         frames = x.flatten(3)  # b c t (h w)
         if pt:
             frames = F.pad(frames, (0, 0, pt, pt))
@@ -71,7 +86,7 @@ class _TimeWindows(torch.autograd.Function):
         return windows.permute(0, 2, 1, 4, 3).flatten(2)  # b t' (c kt h w), copied
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad_rows: torch.Tensor) -> tuple:
+    def backward(ctx: Context, grad_rows: torch.Tensor) -> tuple:
         batch, channels, frames = ctx.input_shape[:3]
         (kt, st, pt), windows = ctx.window, grad_rows.shape[1]
         taps = grad_rows.reshape(batch, windows, channels, kt, -1)  # b t' c kt (h w)
@@ -103,7 +118,7 @@ class SpatiallyFullyConnectedConv3d(nn.Conv3d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         kt, kh, kw = self.kernel_size
-        (pt, _, _), (st, _, _) = self.padding, self.stride
+        (pt, _, _), (st, _, _) = numeric_padding(self), self.stride
         if x.dim() != 5 or x.shape[-2:] != (kh, kw) or x.shape[2] + 2 * pt < kt:
             return super().forward(x)
         rows = _TimeWindows.apply(x, kt, st, pt)  # b t' (c kt h w)
@@ -135,7 +150,7 @@ class SpatiallyFullyConnectedConvTranspose3d(nn.ConvTranspose3d):
         if output_size is not None or x.dim() != 5 or x.shape[-2:] != (1, 1):
             return super().forward(x, output_size)
         kt, kh, kw = self.kernel_size
-        (pt, _, _), (st, _, _), (ot, _, _) = self.padding, self.stride, self.output_padding
+        (pt, _, _), (st, _, _), (ot, _, _) = numeric_padding(self), self.stride, self.output_padding
         batch, _, frames = x.shape[:3]
         length = (frames - 1) * st - 2 * pt + kt + ot
         taps = torch.matmul(x.flatten(2).transpose(1, 2), self.weight.flatten(1))  # b t (o kt hw)
@@ -216,7 +231,7 @@ class _StridedInputGradient(torch.autograd.Function):
 
     @staticmethod
     def forward(
-        ctx: torch.autograd.function.FunctionCtx,
+        ctx: Context,
         y: torch.Tensor,
         x: torch.Tensor,
         weight: torch.Tensor,
@@ -229,7 +244,7 @@ class _StridedInputGradient(torch.autograd.Function):
         return y
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad_output: torch.Tensor) -> tuple:
+    def backward(ctx: Context, grad_output: torch.Tensor) -> tuple:
         (weight,) = ctx.saved_tensors
         grad_input = None
         if ctx.needs_input_grad[1]:
@@ -301,18 +316,19 @@ class PhaseConvTranspose3d(nn.ConvTranspose3d):
     def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
         if output_size is not None or x.dim() != 5:
             return super().forward(x, output_size)
+        padding = numeric_padding(self)
         size = tuple(
             (n - 1) * s - 2 * p + k + o
             for n, s, p, k, o in zip(
                 x.shape[2:],
                 self.stride,
-                self.padding,
+                padding,
                 self.kernel_size,
                 self.output_padding,
                 strict=True,
             )
         )
-        y = strided_conv3d_input_grad(x, self.weight, size, tuple(self.stride), tuple(self.padding))
+        y = strided_conv3d_input_grad(x, self.weight, size, tuple(self.stride), padding)
         if self.bias is not None:
             y = y + self.bias.to(y.dtype).view(-1, 1, 1, 1)
         return y

@@ -66,7 +66,7 @@ class STDescriptorParams(EnergyParams):
     _odd_kernels = field_validator("kernel", "temporal_kernel")(odd)
 
 
-class SpatioTemporalDescriptor(EnergyModel):
+class SpatioTemporalDescriptor(EnergyModel[STDescriptorParams]):
     Params = STDescriptorParams
 
     def __init__(self, params: STDescriptorParams, shape: tuple[int, ...]):
@@ -122,7 +122,7 @@ def norm_relu(channels: int) -> list[nn.Module]:
     return [nn.BatchNorm3d(channels), nn.ReLU()]
 
 
-class SpatioTemporalGenerator(LatentModel):
+class SpatioTemporalGenerator(LatentModel[STGeneratorParams]):
     Params = STGeneratorParams
 
     def __init__(self, params: STGeneratorParams, shape: tuple[int, ...]):

@@ -10,7 +10,7 @@ release subtracts the data's mean, which ``descriptor.reference_mean = "data"`` 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar, get_args
 
 import numpy as np
 import torch
@@ -21,7 +21,7 @@ from coopkit.core import DataParams, DataSource, PositiveInt
 from coopkit.errors import DataError
 from coopkit.memory import machine_memory
 from coopkit_voxel.grid_files import find_grid_files, read_grids
-from coopkit_voxel.shapes import FAMILIES, make_shape
+from coopkit_voxel.shapes import make_shape
 
 Scaling = Literal["unit", "symmetric"]
 SCALING = (
@@ -43,7 +43,10 @@ def check_memory(need: int, what: str, fix: str) -> None:
         )
 
 
-class VoxelSet(DataSource):
+P = TypeVar("P", bound=DataParams)
+
+
+class VoxelSet(DataSource[P]):
     """Grids ``(n, 1, d, h, w)`` of occupancy in [0, 1] (uint8 when exactly 0/1), with a category
     per example (a shape family, or a subfolder; "" when none)."""
 
@@ -81,7 +84,7 @@ class VoxelSet(DataSource):
 
 class ProceduralParams(DataParams):
     families: list[Family] = Field(
-        list(FAMILIES),
+        list(get_args(Family)),  # every family
         min_length=1,
         description="shape families, taken in turn: sphere, box, cylinder, torus, chair, table",
     )
@@ -100,7 +103,7 @@ class ProceduralParams(DataParams):
     scaling: Scaling = Field("unit", description=SCALING)
 
 
-class ProceduralVoxels(VoxelSet):
+class ProceduralVoxels(VoxelSet[ProceduralParams]):
     """``count`` solid shapes, example i of family ``families[i mod len(families)]``, drawn from
     ``numpy.random.default_rng([seed, split, i])`` (split 0 train, 1 validation, 2 test): each
     shape is a function of the seed, the split and its index alone."""
@@ -116,7 +119,7 @@ class ProceduralVoxels(VoxelSet):
         )
         split = SPLITS.index(params.split)
         grids = torch.empty((params.count, 1, side, side, side), dtype=torch.uint8)
-        categories = []
+        categories: list[str] = []
         for index in range(params.count):
             family = params.families[index % len(params.families)]
             rng = np.random.default_rng([params.seed, split, index])
@@ -184,7 +187,7 @@ def resample(grids: torch.Tensor, side: int) -> torch.Tensor:
     return F.interpolate(grids[:, None], size=(side, side, side), mode=mode, **extra)[:, 0]
 
 
-class VoxelArrays(VoxelSet):
+class VoxelArrays(VoxelSet[VoxelArraysParams]):
     """Occupancy grids read from .npy/.npz files (:mod:`coopkit_voxel.grid_files`); a file's
     category is its subfolder ("" for files given directly)."""
 
@@ -221,7 +224,7 @@ class VoxelArrays(VoxelSet):
             )
         if total == 0:
             raise DataError(f"data.path = {params.path!r}: holds no grids")
-        grids = torch.cat([part.to(parts[0].dtype) for part in parts])
-        if grids.dtype != torch.uint8 and bool(((grids == 0) | (grids == 1)).all()):
-            grids = grids.to(torch.uint8)  # exact 0/1 grids: a quarter of the memory
-        self._keep(grids[:, None], categories, params.scaling)
+        stacked = torch.cat([part.to(parts[0].dtype) for part in parts])
+        if stacked.dtype != torch.uint8 and bool(((stacked == 0) | (stacked == 1)).all()):
+            stacked = stacked.to(torch.uint8)  # exact 0/1 grids: a quarter of the memory
+        self._keep(stacked[:, None], categories, params.scaling)

@@ -79,8 +79,10 @@ class VoxelDescriptorParams(EnergyParams):
     def _layers_agree(self) -> VoxelDescriptorParams:
         if (self.kernels is None) != (self.strides is None):
             raise ValueError("set both kernels and strides, or neither (the defaults by grid side)")
-        if self.kernels is not None and not (
-            len(self.kernels) == len(self.strides) == len(self.channels)
+        if (
+            self.kernels is not None
+            and self.strides is not None
+            and not len(self.kernels) == len(self.strides) == len(self.channels)
         ):
             raise ValueError("channels, kernels and strides need one entry per layer each")
         return self
@@ -88,7 +90,7 @@ class VoxelDescriptorParams(EnergyParams):
 
 def descriptor_layers(params: VoxelDescriptorParams, side: int) -> tuple[list[int], list[int]]:
     """The kernels and strides for a grid of ``side``: the recipe's, or :data:`DEFAULT_LAYERS`."""
-    if params.kernels is not None:
+    if params.kernels is not None and params.strides is not None:  # both or neither
         return list(params.kernels), list(params.strides)
     if side not in DEFAULT_LAYERS:
         raise ValueError(
@@ -103,7 +105,7 @@ def descriptor_layers(params: VoxelDescriptorParams, side: int) -> tuple[list[in
     return DEFAULT_LAYERS[side]
 
 
-class VoxelDescriptor(EnergyModel):
+class VoxelDescriptor(EnergyModel[VoxelDescriptorParams]):
     """Unpadded 3D convolutions + ReLU, then a fully connected layer; f = the sum of its outputs
     (or of the last map, with ``fc = 0``). No normalisation: an example's energy must not depend
     on the other chains."""
@@ -159,7 +161,7 @@ OUTPUTS: dict[str, type[nn.Module]] = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 def generator_widths(params: VoxelGeneratorParams, side: int) -> list[int]:
     """The widths of the maps at 4³, 8³, … for a grid of ``side`` = 4·2^k (k of them)."""
-    doublings = math.log2(side / BASE_SIDE) if side >= 2 * BASE_SIDE else 0
+    doublings = math.log2(side / BASE_SIDE) if side >= 2 * BASE_SIDE else 0.0
     if doublings < 1 or not doublings.is_integer():
         raise ValueError(
             f"voxel-generator makes grids of side 4·2^k (8, 16, 32, 64, …) from a 4³ map, not "
@@ -177,7 +179,7 @@ def generator_widths(params: VoxelGeneratorParams, side: int) -> list[int]:
     return list(params.channels)
 
 
-class VoxelGenerator(LatentModel):
+class VoxelGenerator(LatentModel[VoxelGeneratorParams]):
     """X (``latent_dim``) → 4³ × widths[0] → … → side³ × c; batch norm (eval mode when sampling)
     and ReLU after every layer but the last, then sigmoid or tanh."""
 
