@@ -234,7 +234,7 @@ def test_a_report_html_that_fails_is_a_warning_and_report_md_is_written(tmp_path
     def broken(*args, **kwargs):
         raise ValueError("boom")
 
-    monkeypatch.setattr("coopkit.engine.report.write_html_report", broken)
+    monkeypatch.setattr("coopkit.engine.report.render_html", broken)
     with pytest.warns(coopkit.errors.CoopkitWarning, match="report.html was not written: Value"):
         path = write_report(directory, RECIPE, "test", 1.0)
     assert path.read_text().startswith("# coopkit run report")

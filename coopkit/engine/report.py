@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from coopkit.engine.atomic import replacing, temporary_prefix
-from coopkit.engine.report_html import write_html_report
+from coopkit.engine.report_html import render as render_html
 from coopkit.engine.rundir import STAGE_NAMES, RunDirectory
 from coopkit.errors import CoopkitWarning
 
@@ -59,7 +59,7 @@ def write_report(
     path = directory.path / "report.md"
     path.write_text("\n".join(lines))
     try:
-        write_html_report(
+        page = render_html(
             directory,
             recipe_text,
             description,
@@ -68,6 +68,7 @@ def write_report(
             history=sample_history(directory),
             observed=read_sample_index(directory).get("observed") or [],
         )
+        (directory.path / "report.html").write_text(page, encoding="utf-8")
     except Exception as error:  # report.md is written; the run's outcome matters more
         warnings.warn(
             f"report.html was not written: {type(error).__name__}: {error}",

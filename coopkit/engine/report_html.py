@@ -53,22 +53,6 @@ TIMING_CHARTS = [
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 
-def write_html_report(
-    directory: RunDirectory,
-    recipe_text: str,
-    description: str,
-    seconds: float,
-    samples_note: str = "",
-    history: dict[int, dict[str, list[str]]] | None = None,
-    observed: list[str] | None = None,
-) -> Path:
-    """Writes report.html beside report.md and returns its path."""
-    page = render(directory, recipe_text, description, seconds, samples_note, history, observed)
-    path = directory.path / "report.html"
-    path.write_text(page, encoding="utf-8")
-    return path
-
-
 def render(
     directory: RunDirectory,
     recipe_text: str,
