@@ -14,6 +14,16 @@ from coopkit.bench import _FlopCounter, bench, matmul_flops_per_second
 from coopkit.cli import main
 
 
+@pytest.fixture
+def small_matmul(monkeypatch):
+    """The bench's reference rate from 256² products instead of 2048² (seconds on one core; what
+    the rate itself is worth is test_matmul_rate_is_a_rate's business)."""
+    monkeypatch.setattr(
+        "coopkit.bench.matmul_flops_per_second",
+        lambda device: matmul_flops_per_second(device, size=256, repeats=2),
+    )
+
+
 def test_the_counter_counts_matrix_products_and_convolutions_forward_and_backward():
     a, b = torch.randn(3, 4), torch.randn(4, 5)
     with _FlopCounter() as counter:
@@ -28,7 +38,9 @@ def test_the_counter_counts_matrix_products_and_convolutions_forward_and_backwar
     assert counter.flops == 3 * forward  # backward: the input's and the weight's gradients
 
 
-def test_bench_times_each_phase_of_the_real_step_and_writes_nothing(host, write_recipe):
+def test_bench_times_each_phase_of_the_real_step_and_writes_nothing(
+    host, write_recipe, small_matmul
+):
     run = coopkit.build(write_recipe(), host=host)
     result = bench(run, iterations=2, warmup=1)
     assert set(result.phases) == {"G0", "D1", "G1", "D2", "G2"}
@@ -45,7 +57,7 @@ def test_matmul_rate_is_a_rate():
     assert 1e8 < matmul_flops_per_second(torch.device("cpu"), size=256, repeats=2) < 1e14
 
 
-def test_the_cli_prints_one_json_object(host, write_recipe, monkeypatch, capsys):
+def test_the_cli_prints_one_json_object(host, write_recipe, monkeypatch, capsys, small_matmul):
     monkeypatch.setattr(coopkit.api, "default_host", lambda: host)
     monkeypatch.setattr("coopkit.plugins.default_host", lambda: host)
     monkeypatch.setattr("coopkit.cli.register_plugin_commands", lambda *a: None)

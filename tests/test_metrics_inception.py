@@ -143,25 +143,33 @@ def test_fid_end_to_end_matches_torchvision_features(random_inception) -> None:
 
     net, folder = random_inception
     generator = torch.Generator().manual_seed(3)
-    samples = torch.rand(4, 1, 16, 16, generator=generator)
-    observed = torch.rand(4, 1, 16, 16, generator=generator)
-    fid = FID(InceptionParams(weights=str(folder / "inception_v3.pth"), batch_size=3, device="cpu"))
+    samples = torch.rand(3, 1, 16, 16, generator=generator)
+    observed = torch.rand(3, 1, 16, 16, generator=generator)
+    fid = FID(InceptionParams(weights=str(folder / "inception_v3.pth"), batch_size=2, device="cpu"))
+    used = []  # the features compute() scores, caught on their way: no second pass of the net
+    outputs = fid.outputs
+
+    def caught(images, value_range):
+        used.append(outputs(images, value_range))
+        return used[-1]
+
+    fid.outputs = caught
     value = fid.compute(samples, observed, (0.0, 1.0))
 
     reference = type(net)(aux_logits=True, transform_input=True, init_weights=False)
     reference.load_state_dict(net.state_dict())
     pooled = []
     reference.eval().avgpool.register_forward_hook(lambda m, i, o: pooled.append(o.flatten(1)))
+    assert len(used) == 2  # the samples', then the held-out examples'
     with torch.no_grad():
-        for images in (samples, observed):
+        for images, (features, _) in zip((samples, observed), used, strict=True):
             unit = resize(images.expand(-1, 3, -1, -1), [299, 299], antialias=True)
             reference(normalize(unit, IMAGENET_MEAN, IMAGENET_STD))
-            features, _ = fid.outputs(images, (0.0, 1.0))
-            assert features.shape == (4, 2048)
+            assert features.shape == (3, 2048)
             scale = features.abs().max()
             assert torch.allclose(features, pooled[-1].double(), rtol=1e-4, atol=1e-6 * scale)
     assert value.mean > 0 and math.isfinite(value.mean)  # = FD of these features: next test
-    assert "4 samples vs 4 held-out examples" in value.note
+    assert "3 samples vs 3 held-out examples" in value.note
     assert (FID.split, FID.higher_is_better) == ("test", False)
 
 

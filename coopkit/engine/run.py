@@ -1,13 +1,15 @@
-"""Run — one experiment: its components, optimizers, randomness, training loop and outputs."""
+"""Run — one experiment: it builds its components and trains them (Algorithm 3 or a baseline),
+writing metrics, samples and checkpoints and rolling back divergences.
+
+What it only hands on lives beside it: synthesis from the nets in :mod:`coopkit.engine.synthesis`,
+the data's record and held-out splits in :mod:`coopkit.engine.run_data`, the checkpointed state in
+:mod:`coopkit.engine.checkpoint`.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import dataclasses
 import errno
 import functools
-import numbers
 import time
 import warnings
 from pathlib import Path
@@ -15,7 +17,6 @@ from typing import Any, NoReturn
 
 import tomli_w
 import torch
-from einops import reduce
 
 from coopkit._version import __version__ as coopkit_version
 from coopkit.core import DataSource, EnergyModel, LatentModel, Sampler, Teacher
@@ -39,7 +40,9 @@ from coopkit.engine.health import DivergenceGuard, non_finite_parameters
 from coopkit.engine.lock import RunLock
 from coopkit.engine.progress import TrainingProgress
 from coopkit.engine.report import record_observed, record_stages, write_report
+from coopkit.engine.run_data import channel_mean, describe, held_out_split
 from coopkit.engine.rundir import RunDirectory
+from coopkit.engine.synthesis import SYNTHESIS_BATCH, Synthesis, kernel_as_left
 from coopkit.errors import (
     CheckpointError,
     CoopkitWarning,
@@ -51,7 +54,6 @@ from coopkit.media.writers import SampleWriter, sample_writer, writer_problem
 from coopkit.memory import out_of_memory_hint, synthesis_problems
 from coopkit.recipe import ComponentSpec, Recipe, resolved_dict
 
-SYNTHESIS_BATCH = 256  # examples drawn together by sample() and generate()
 DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 
 ALGORITHMS: dict[str, type[Algorithm]] = {
@@ -59,19 +61,6 @@ ALGORITHMS: dict[str, type[Algorithm]] = {
     "descriptor": AlgorithmD,
     "generator": AlgorithmG,
 }
-
-
-MEAN_SAMPLE = 1000  # examples read to measure a data set's mean
-
-
-def channel_mean(data: DataSource) -> list[float]:
-    """The mean of each channel over the data set (over an even spread of ``MEAN_SAMPLE``
-    examples when it is larger)."""
-    indices = torch.linspace(0, len(data) - 1, min(len(data), MEAN_SAMPLE)).round().long()
-    totals = torch.zeros(data.shape[0], dtype=torch.float64)
-    for chunk in indices.split(100):
-        totals += reduce(data.batch(chunk).double(), "b c ... -> c", "mean") * len(chunk)
-    return (totals / len(indices)).tolist()
 
 
 class Run:
@@ -99,12 +88,7 @@ class Run:
         self._data: DataSource | None = None
         if data_info is None:  # a new run: the data source tells the shape
             self._data = self._build("data")
-            data_info = {
-                "shape": list(self._data.shape),
-                "layout": self._data.layout,
-                "value_range": list(self._data.value_range),
-                "size": len(self._data),
-            }
+            data_info = describe(self._data)
         self.data_info = data_info
         self.shape = tuple(data_info["shape"])
         self.layout = data_info["layout"]
@@ -189,7 +173,7 @@ class Run:
         if self.descriptor is None or getattr(params, "reference_mean", "zero") != "data":
             return
         if "channel_mean" not in self.data_info:
-            self.data_info["channel_mean"] = channel_mean(self._data)
+            self.data_info["channel_mean"] = channel_mean(self.data)
         self.descriptor.center_reference(torch.tensor(self.data_info["channel_mean"]))
 
     def _adam(self, model: torch.nn.Module | None, lr: float) -> torch.optim.Optimizer | None:
@@ -209,11 +193,16 @@ class Run:
             self._data = self._build("data")
         return self._data
 
+    def data_split(self, split: str) -> DataSource:
+        """The recipe's data source built for another split (e.g. ``"test"``, ``"validation"``):
+        held-out examples for metrics such as the Parzen log-likelihood."""
+        return self.data if split == "train" else held_out_split(self.specs["data"], split)
+
     @functools.cached_property
     def writer(self) -> SampleWriter | None:
         """The sample writer registered for the data's layout; ``None``, after a warning that
         says how to get one, when no plugin registers one."""
-        return sample_writer(self.layout, self.host.registries.writers)
+        return sample_writer(self.layout, self.host.registries["writers"])
 
     @property
     def resolved_recipe(self) -> dict[str, Any]:
@@ -331,7 +320,7 @@ class Run:
         if not self.directory.path.exists():
             return
         try:
-            note = writer_problem(self.layout, self.host.registries.writers)
+            note = writer_problem(self.layout, self.host.registries["writers"])
             write_report(self.directory, self.recipe_toml, self.recipe.description, seconds, note)
         except OSError as error:  # e.g. the disk filled up; the run's outcome matters more
             warnings.warn(f"report.md was not written: {error}", CoopkitWarning, stacklevel=2)
@@ -456,25 +445,19 @@ class Run:
 
     # ------------------------------------------------------------------ synthesis
 
-    def _seeded(self, seed: int | None) -> torch.Generator:
-        if seed is None:
-            return self.rng
-        return torch.Generator(self.device).manual_seed(seed)
+    def _synthesis(self) -> Synthesis:
+        """Synthesis with the nets, and the sampler as training left it, as they stand now."""
+        kernel = self.sampler
+        if kernel is not None:
+            kernel = kernel_as_left(kernel, self.iteration, self.recipe.train.iterations)
+        return Synthesis(self.descriptor, self.generator, kernel, self.shape, self.device, self.rng)
 
-    @torch.no_grad()
     def generate(
         self, n: int, *, seed: int | None = None, batch_size: int = SYNTHESIS_BATCH
     ) -> torch.Tensor:
         """n examples from the generator alone: g(X), X ~ N(0, I) (batch-norm in eval mode, so an
         example does not depend on how many are drawn together)."""
-        if self.generator is None:
-            raise UserError("this run has no generator (algorithm = 'descriptor'); use sample()")
-        with self._synthesizing(n, batch_size):
-            if n == 0:
-                return torch.empty((0, *self.shape), device=self.device)
-            self.generator.eval()
-            latents = self.generator.sample_latent(n, self._seeded(seed))
-            return torch.cat([self.generator(x) for x in latents.split(batch_size)])
+        return self._synthesis().generate(n, seed=seed, batch_size=batch_size)
 
     def sample(
         self,
@@ -488,42 +471,7 @@ class Run:
         descriptor's MCMC (S2). Without a generator, chains start from the reference p0; without a
         descriptor, this is :meth:`generate`. ``steps`` overrides the sampler's number of steps;
         examples are drawn ``batch_size`` at a time."""
-        if self.descriptor is None:
-            return self.generate(n, seed=seed, batch_size=batch_size)
-        if steps is not None:
-            self._check_count("steps", steps, 0)
-        with self._synthesizing(n, batch_size):
-            if n == 0:
-                return torch.empty((0, *self.shape), device=self.device)
-            rng = self._seeded(seed)
-            if self.generator is not None:
-                self.generator.eval()
-                latents = self.generator.sample_latent(n, rng)
-            batches = []
-            for start_index in range(0, n, batch_size):
-                if self.generator is not None:
-                    with torch.no_grad():
-                        start = self.generator(latents[start_index : start_index + batch_size])
-                else:
-                    m = min(batch_size, n - start_index)
-                    start = self.descriptor.sample_reference(m, self.shape, rng)
-                batches.append(self.revise(start, steps=steps, rng=rng))
-            return torch.cat(batches)
-
-    @staticmethod
-    def _check_count(name: str, value: Any, least: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
-            raise UserError(f"{name} = {value!r}: give a whole number ≥ {least}")
-
-    def _synthesizing(self, n: int, batch_size: int) -> contextlib.AbstractContextManager[None]:
-        """Checks ``n`` (≥ 0) and ``batch_size`` (≥ 1); running out of memory inside the block
-        becomes a user error that names them."""
-        self._check_count("n", n, 0)
-        self._check_count("batch_size", batch_size, 1)
-        return out_of_memory_hint(
-            f"synthesizing {n:,} examples, {batch_size} at a time,",
-            "ask for fewer examples or pass a smaller batch_size",
-        )
+        return self._synthesis().sample(n, seed=seed, steps=steps, batch_size=batch_size)
 
     def revise(
         self,
@@ -534,33 +482,7 @@ class Run:
     ) -> torch.Tensor:
         """The descriptor's MCMC revision of ``start`` (Step D1), with the kernel as training left
         it: schedules at their last value, adapted step sizes kept and no longer adapting."""
-        if self.descriptor is None:
-            raise UserError("this run has no descriptor (algorithm = 'generator') to revise with")
-        last = max(self.iteration - 1, 0)
-        sampler = self.sampler.at_iteration(last, self.recipe.train.iterations).frozen()
-        if steps is not None:
-            if steps == 0:
-                return start
-            sampler = copy.copy(sampler)
-            sampler.params = sampler.params.model_copy(update={"steps": steps})
-        return sampler.run(self.descriptor.energy, start, rng or self.rng).x.detach()
-
-    def data_split(self, split: str) -> DataSource:
-        """The recipe's data source built for another split (e.g. ``"test"``, ``"validation"``):
-        held-out examples for metrics such as the Parzen log-likelihood."""
-        if split == "train":
-            return self.data
-        spec = self.specs["data"]
-        if "split" not in type(spec.params).model_fields:
-            raise UserError(
-                f"data source {spec.name!r} has no held-out splits (no 'split' parameter); "
-                f"a metric needs its {split!r} split — use a source that has one"
-            )
-        try:
-            params = type(spec.params).model_validate({**spec.params.model_dump(), "split": split})
-        except ValueError as error:
-            raise UserError(f"data source {spec.name!r} has no {split!r} split: {error}") from None
-        return dataclasses.replace(spec, params=params).build()
+        return self._synthesis().revise(start, steps=steps, rng=rng)
 
     # ------------------------------------------------------------------ checkpoints
 

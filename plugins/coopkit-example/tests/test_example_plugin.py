@@ -14,7 +14,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 import coopkit
-from coopkit.cli import app
+from coopkit.cli import app, app_with_plugins
+from coopkit.plugins import default_host
 from coopkit.testing import check_plugin, isolated_host
 
 REGISTERED = {
@@ -100,15 +101,15 @@ def test_the_logging_hook_reports_every_sample_step(short_run):
 
 
 def test_evaluate_from_the_command_line(short_run):
-    """The one subprocess: the installed plugin's metrics through `coopkit evaluate`."""
+    """The installed plugin's metrics through `coopkit evaluate` (in-process, with the commands
+    of every installed plugin, as `coopkit` runs them)."""
     out, _ = short_run
     metrics = "energy-distance,modes-covered"
-    evaluated = subprocess.run(
-        [sys.executable, "-m", "coopkit", "evaluate", str(out), "--metric", metrics, "-n", "64"],
-        capture_output=True,
-        text=True,
+    evaluated = CliRunner().invoke(
+        app_with_plugins(default_host()),
+        ["evaluate", str(out), "--metric", metrics, "-n", "64"],
     )
-    assert evaluated.returncode == 0, evaluated.stderr
+    assert evaluated.exit_code == 0, evaluated.stderr or repr(evaluated.exception)
     results = json.loads((out / "evaluation.json").read_text())["results"]
     for method in ("coopkit (S2 revision)", "coopkit (S1 generator)"):
         assert 0 < results[method]["energy-distance"]["mean"] < 2

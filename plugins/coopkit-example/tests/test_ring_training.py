@@ -1,5 +1,14 @@
-"""The shipped toy-ring recipe, trained in-process as shipped (about 25 s on one CPU core),
-covers all 8 modes of the ring."""
+"""The shipped toy-ring recipe, trained in-process as shipped (600 iterations, 10-25 s on one
+CPU core), covers all 8 modes of the ring.
+
+Measured margins (seeds 0-3 of the recipe's ``seed``): 8 of 8 modes covered every time; 72-81 %
+of S2 near a mode (the test asks 50 %); energy distance 0.002-0.010 (the test asks < 0.02). The
+share near a mode is what tells eight modes from a ring: points smeared uniformly round the circle
+(radial std 0.05) cover all 8 "modes" too, at energy distance 0.006, but only 47 % lie near one.
+Shorter training does not keep that margin: 300 iterations give 50-64 %, 400 give 53-72 %, 450
+give 57-71 %; 15 instead of 30 revision steps give 56-72 %. So the test keeps the recipe's
+training and only drops the intermediate sample pictures (``output.sample_every``), which it does
+not look at."""
 
 from __future__ import annotations
 
@@ -29,7 +38,7 @@ def one_thread():
 
 def test_toy_ring_covers_all_eight_modes(tmp_path, one_thread):
     out = tmp_path / "ring"
-    overrides = ["train.device=cpu", f"output.dir={out}"]
+    overrides = ["train.device=cpu", f"output.dir={out}", "output.sample_every=600"]
     run = coopkit.build("toy-ring", overrides, host=isolated_host("example"))
     run.fit(progress=False)
 

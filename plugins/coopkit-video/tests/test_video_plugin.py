@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,8 +19,10 @@ from coopkit_video.nets import (
 )
 from coopkit_video.writer import to_uint8, write_gif, write_mp4
 from PIL import Image
+from typer.testing import CliRunner
 
 import coopkit
+from coopkit.cli import app_with_plugins
 from coopkit.errors import DataError, RecipeError
 from coopkit.plugins import default_host
 from coopkit.recipe import load_recipe, resolve_components
@@ -133,7 +134,16 @@ def test_every_shipped_recipe_validates():
     assert {"dyntex", "dyntex-paper"} <= set(host.registries.recipes.names())
 
 
-def test_dyntex_runs_samples_and_evaluates_beside_lds(tmp_path):
+def coopkit_cli(*args: object) -> SimpleNamespace:
+    """``coopkit ARGS`` in-process (typer's CliRunner) with the installed plugins' commands:
+    (returncode, stdout, stderr) as a real process would give; a bug raises its exception."""
+    result = CliRunner().invoke(app_with_plugins(default_host()), [str(arg) for arg in args])
+    if not isinstance(result.exception, SystemExit | None):
+        raise result.exception
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
+
+
+def test_dyntex_runs_samples_and_evaluates_beside_lds(tmp_path, monkeypatch):
     out = tmp_path / "run"
     small = [
         "train.iterations=2",
@@ -144,11 +154,8 @@ def test_dyntex_runs_samples_and_evaluates_beside_lds(tmp_path):
         "descriptor.channels=[6, 4, 2]",
         f"output.dir={out}",
     ]
-    subprocess.run(
-        [sys.executable, "-m", "coopkit", "run", "dyntex", *small, "--no-progress"],
-        check=True,
-        capture_output=True,
-    )
+    trained = coopkit_cli("run", "dyntex", *small, "--no-progress")
+    assert trained.returncode == 0, trained.stderr
     samples = {p.name for p in (out / "samples").iterdir()}
     assert {
         "observed.gif",
@@ -163,19 +170,8 @@ def test_dyntex_runs_samples_and_evaluates_beside_lds(tmp_path):
     assert '<video src="samples/iter_0000002_S2_revision.mp4"' in report
     assert "![S2](samples/iter_0000002_S2_revision_frames.png)" in report
     assert "![observed](samples/observed.gif)" in report
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "coopkit",
-            "evaluate",
-            str(out),
-            "--metric",
-            "psnr,ssim,motion,nearest-copy,chain-diversity,swd",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    metrics = "psnr,ssim,motion,nearest-copy,chain-diversity,swd"
+    result = coopkit_cli("evaluate", out, "--metric", metrics)
     assert result.returncode == 0, result.stderr
     table = json.loads((out / "evaluation.json").read_text())["results"]
     assert set(table) == {
@@ -192,41 +188,19 @@ def test_dyntex_runs_samples_and_evaluates_beside_lds(tmp_path):
     assert table["shuffled-frames"]["nearest-copy"]["mean"] == 100  # real frames: copies
     for method in table.values():
         assert np.isfinite(method["swd"]["mean"]) and method["chain-diversity"]["mean"] >= 0
-    sampled = subprocess.run(
-        [sys.executable, "-m", "coopkit", "sample", str(out), "-n", "2"],
-        capture_output=True,
-        text=True,
-    )
+    sampled = coopkit_cli("sample", out, "-n", "2")
     assert sampled.returncode == 0, sampled.stderr
     assert any(
         p.name.endswith("S2_revision.gif") and p.name.startswith("fresh")
         for p in (out / "samples").iterdir()
     )
-    zero = subprocess.run(
-        [sys.executable, "-m", "coopkit", "evaluate", str(out), "--metric", "psnr", "-n", "0"],
-        capture_output=True,
-        text=True,
-    )
-    assert zero.returncode == 2 and "Traceback" not in zero.stderr
+    zero = coopkit_cli("evaluate", out, "--metric", "psnr", "-n", "0")
+    assert zero.returncode == 2 and "-n" in zero.stderr  # a user error, no traceback
     lone = tmp_path / "elsewhere" / "model.safetensors"
     lone.parent.mkdir()
     lone.write_bytes((out / "checkpoints" / "iter_0000002.safetensors").read_bytes())
-    beside = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "coopkit",
-            "evaluate",
-            str(lone),
-            "--metric",
-            "psnr",
-            "--baseline",
-            "none",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+    monkeypatch.chdir(tmp_path)  # where a stray runs/ folder would appear
+    beside = coopkit_cli("evaluate", lone, "--metric", "psnr", "--baseline", "none")
     assert beside.returncode == 0, beside.stderr
     assert (lone.parent / "evaluation.json").exists() and not (tmp_path / "runs").exists()
 
