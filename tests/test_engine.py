@@ -47,10 +47,12 @@ def test_coopnets_end_to_end_writes_every_output(host, write_recipe):
     assert "Final metrics" in (out / "report.md").read_text()
 
 
-def test_samples_have_the_data_shape(host, write_recipe):
+def test_samples_have_the_data_shape_and_start_from_the_generators_drafts(host, write_recipe):
     run = coopkit.build(write_recipe(), host=host)
     assert run.sample(3, seed=0).shape == (3, 1, 8, 8)
     assert run.generate(5, seed=0).shape == (5, 1, 8, 8)
+    # no revision steps: a sample is the generator's draft from the same latents
+    torch.testing.assert_close(run.sample(3, seed=0, steps=0), run.generate(3, seed=0))
 
 
 def test_generate_does_not_depend_on_how_many_are_drawn(host, write_recipe):
@@ -237,7 +239,9 @@ def test_sample_and_generate_in_batches_match_one_batch(host, write_recipe):
         run.generate(5, seed=3, batch_size=2), run.generate(5, seed=3, batch_size=5)
     )
     assert run.sample(5, seed=3, batch_size=2).shape == (5, *run.shape)
-    assert run.sample(3, seed=3, steps=0).shape == (3, *run.shape)
+    torch.testing.assert_close(
+        run.sample(5, seed=3, steps=0, batch_size=2), run.generate(5, seed=3, batch_size=5)
+    )
 
 
 def test_a_reference_centred_on_the_data_uses_the_datas_channel_means(host, write_recipe):
