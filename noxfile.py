@@ -27,7 +27,7 @@ PLUGINS = [
     "-e",
     "plugins/coopkit-example",
     "-e",
-    "plugins/coopkit-voxel",
+    "plugins/coopkit-voxel[mesh]",
     "-e",
     "plugins/coopkit-tensorboard",
 ]

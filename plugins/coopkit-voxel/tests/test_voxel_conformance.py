@@ -1,5 +1,5 @@
-"""coopkit-voxel passes coopkit's conformance kit: every net, data source, writer and recipe it
-registers, imported, built with its defaults and checked (coopkit.testing.check_plugin)."""
+"""coopkit-voxel passes coopkit's conformance kit: every net, data source, writer, metric and
+recipe it registers, imported, built with its defaults and checked (coopkit.testing.check_plugin)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ def test_the_voxel_plugin_conforms(tmp_path):
         "datasets:procedural-voxels",
         "datasets:voxel-arrays",
         "writers:b c d h w",
+        "metrics:voxel-iou",
+        "metrics:voxel-chamfer",
+        "metrics:voxel-diversity",
         "recipes:voxels",
         "recipes:voxels-paper",
     }

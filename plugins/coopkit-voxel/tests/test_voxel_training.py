@@ -70,3 +70,35 @@ def test_coopkit_sample_writes_fresh_renders(short_run, coopkit_host):
     assert result.exit_code == 0, result.output
     assert len(list((out / "samples").glob("fresh*_S2_revision.png"))) == 1
     assert len(list((out / "samples").glob("fresh*_S1_draft.png"))) == 1
+
+
+def test_coopkit_sample_exports_obj_meshes(short_run, coopkit_host, monkeypatch, tmp_path):
+    pytest.importorskip("skimage", reason="OBJ export needs scikit-image (coopkit-voxel[export])")
+    _, out = short_run
+    coopkit_host("voxel")
+    monkeypatch.setenv("COOPKIT_VOXEL_OBJ", "1")
+    stem = tmp_path / "mesh"
+    result = CliRunner().invoke(app, ["sample", str(out), "-n", "2", "--out", str(stem)])
+    assert result.exit_code == 0, result.output
+    for stage in ("S1_draft", "S2_revision"):
+        objs = sorted(p.name for p in tmp_path.glob(f"mesh_{stage}_*.obj"))
+        assert objs == [f"mesh_{stage}_000.obj", f"mesh_{stage}_001.obj"]
+
+
+def test_coopkit_evaluate_computes_the_voxel_metrics(short_run, coopkit_host):
+    _, out = short_run
+    coopkit_host("voxel")
+    metrics = "voxel-iou,voxel-chamfer,voxel-diversity"
+    result = CliRunner().invoke(app, ["evaluate", str(out), "--metric", metrics, "-n", "4"])
+    assert result.exit_code == 0, result.output
+    (written,) = out.glob("evaluation*.json")
+    results = json.loads(written.read_text())["results"]
+    for method in ("coopkit (S2 revision)", "coopkit (S1 generator)"):
+        values = results[method]
+        assert 0 <= values["voxel-iou"]["mean"] <= 1
+        assert 0 <= values["voxel-diversity"]["mean"] <= 1
+        assert "nearest of 8 train shapes" in values["voxel-iou"]["note"]
+    # the noisy revisions have voxels; the drafts of 3 iterations may all be empty (no distance)
+    assert results["coopkit (S2 revision)"]["voxel-chamfer"]["mean"] > 0
+    drafts = results["coopkit (S1 generator)"]["voxel-chamfer"]
+    assert drafts["mean"] >= 0 or "4 empty samples left out" in drafts["note"]

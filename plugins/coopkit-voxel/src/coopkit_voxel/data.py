@@ -133,8 +133,9 @@ class ProceduralVoxels(VoxelSet[ProceduralParams]):
 
 class VoxelArraysParams(DataParams):
     path: str = Field(
-        description=".npy/.npz file of grids — (d, h, w), (n, d, h, w) or (n, 1, d, h, w) — or a "
-        "folder of such files, directly in it or in category subfolders"
+        description=".npy/.npz file of grids — (d, h, w), (n, d, h, w) or (n, 1, d, h, w) — a "
+        ".binvox file, a mesh (.obj/.off/.stl/.ply/.glb, voxelized at data.size; needs "
+        "coopkit-voxel[mesh]), or a folder of such files, directly in it or in category subfolders"
     )
     key: str | None = Field(
         None, description="the array's name inside .npz files (unset: each file's only array)"
@@ -147,7 +148,8 @@ class VoxelArraysParams(DataParams):
     size: int | None = Field(
         None,
         ge=4,
-        description="resample every grid to size³ (area average down, trilinear up); unset: keep",
+        description="resample every grid to size³ (area average down, trilinear up); meshes are "
+        "voxelized at size³; unset: keep (and no meshes)",
     )
     threshold: float | None = Field(
         None,
@@ -188,8 +190,9 @@ def resample(grids: torch.Tensor, side: int) -> torch.Tensor:
 
 
 class VoxelArrays(VoxelSet[VoxelArraysParams]):
-    """Occupancy grids read from .npy/.npz files (:mod:`coopkit_voxel.grid_files`); a file's
-    category is its subfolder ("" for files given directly)."""
+    """Occupancy grids read from .npy/.npz/.binvox files and meshes
+    (:mod:`coopkit_voxel.grid_files`); a file's category is its subfolder ("" for files given
+    directly)."""
 
     Params = VoxelArraysParams
 
@@ -199,7 +202,7 @@ class VoxelArrays(VoxelSet[VoxelArraysParams]):
         for file in files:
             if params.limit is not None and total >= params.limit:
                 break
-            grids = read_grids(file, key=params.key)
+            grids = read_grids(file, key=params.key, size=params.size)
             if params.limit is not None:
                 grids = grids[: params.limit - total]
             sides = params.size or 0

@@ -1,9 +1,9 @@
 """Occupancy grids stored in files, found in folders and read by suffix.
 
 :data:`READERS` maps a file suffix to a function that reads the grids one file holds, as an array
-``(n, d, h, w)``. This slice reads numpy arrays (``.npy``, ``.npz``, by coopkit's rules for arrays:
-:func:`coopkit.media.arrays.read_array`); binvox files and meshes voxelized with trimesh are later
-additions to the same table.
+``(n, d, h, w)``: numpy arrays (``.npy``, ``.npz``, by coopkit's rules for arrays:
+:func:`coopkit.media.arrays.read_array`), ``.binvox`` files (:mod:`coopkit_voxel.binvox`) and
+meshes voxelized at the data source's ``size`` (:mod:`coopkit_voxel.meshes`, with trimesh).
 
 A file holds one grid ``(d, h, w)``, a stack ``(n, d, h, w)`` or a stack with one channel
 ``(n, 1, d, h, w)``. A folder holds such files directly, or in category subfolders one level down
@@ -22,10 +22,15 @@ import numpy as np
 from coopkit.errors import DataError
 from coopkit.media.arrays import read_array
 from coopkit.media.frames import natural_key
+from coopkit_voxel.binvox import read_binvox_grids
+from coopkit_voxel.meshes import MESH_SUFFIXES, read_mesh_grids
 
 
-def read_numpy_grids(path: Path, *, where: str, key: str | None) -> np.ndarray:
-    """The grids in a .npy/.npz file as ``(n, d, h, w)`` (a view where the file allows)."""
+def read_numpy_grids(
+    path: Path, *, where: str, key: str | None, size: int | None = None
+) -> np.ndarray:
+    """The grids in a .npy/.npz file as ``(n, d, h, w)`` (a view where the file allows; the
+    data source resamples them to ``size``)."""
     array = read_array(path, where=where, key=key, what="voxel grids")
     if array.dtype.kind not in "biuf":
         raise DataError(f"{where}: {path} holds {array.dtype} values; voxel grids must be numbers")
@@ -42,8 +47,14 @@ def read_numpy_grids(path: Path, *, where: str, key: str | None) -> np.ndarray:
 
 
 Reader = Callable[..., np.ndarray]
-READERS: dict[str, Reader] = {".npy": read_numpy_grids, ".npz": read_numpy_grids}
-"""File suffix → reader of the grids the file holds."""
+READERS: dict[str, Reader] = {
+    ".npy": read_numpy_grids,
+    ".npz": read_numpy_grids,
+    ".binvox": read_binvox_grids,
+    **dict.fromkeys(MESH_SUFFIXES, read_mesh_grids),
+}
+"""File suffix → reader of the grids the file holds: ``reader(path, *, where, key, size)``
+(``size``: the grid side a mesh is voxelized at; arrays and binvox grids ignore it)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,8 @@ def find_grid_files(
     return found
 
 
-def read_grids(file: GridFile, *, where: str = "data.path", key: str | None = None) -> np.ndarray:
-    """The grids ``file`` holds, ``(n, d, h, w)``."""
-    return READERS[file.path.suffix.lower()](file.path, where=where, key=key)
+def read_grids(
+    file: GridFile, *, where: str = "data.path", key: str | None = None, size: int | None = None
+) -> np.ndarray:
+    """The grids ``file`` holds, ``(n, d, h, w)`` (a mesh voxelized at ``size``³)."""
+    return READERS[file.path.suffix.lower()](file.path, where=where, key=key, size=size)

@@ -42,7 +42,8 @@ def coopkit_register_datasets(registry):
     registry.add(
         "voxel-arrays",
         "coopkit_voxel.data:VoxelArrays",
-        summary="occupancy grids from .npy/.npz files or folders of them (category subfolders)",
+        summary="occupancy grids from .npy/.npz/.binvox files and meshes, or folders of them "
+        "(category subfolders)",
         modality="voxel",
     )
 
@@ -52,7 +53,8 @@ def coopkit_register_writers(registry):
     registry.add(
         "b c d h w",
         "coopkit_voxel.writer:write_voxel_samples",
-        summary="shaded views of each grid, one PNG; the grids as .npy with COOPKIT_VOXEL_NPY=1",
+        summary="shaded views of each grid, one PNG; .npy with COOPKIT_VOXEL_NPY=1, marching-cubes "
+        ".obj meshes with COOPKIT_VOXEL_OBJ=1",
         modality="voxel",
     )
 
@@ -71,3 +73,32 @@ def coopkit_register_recipes(registry):
         summary="32³ shapes with the voxel paper's descriptor and Langevin settings, for a GPU",
         modality="voxel",
     )
+
+
+@coopkit.hookimpl
+def coopkit_register_metrics(registry):
+    registry.add(
+        "voxel-iou",
+        "coopkit_voxel.metrics:VoxelIoU",
+        summary="IoU of each synthesized shape with the nearest observed one (occupancy ≥ ½); 1 = a copy",
+        modality="voxel",
+    )
+    registry.add(
+        "voxel-chamfer",
+        "coopkit_voxel.metrics:VoxelChamfer",
+        summary="Chamfer distance (voxels) of each synthesized shape to the nearest observed one",
+        modality="voxel",
+    )
+    registry.add(
+        "voxel-diversity",
+        "coopkit_voxel.metrics:VoxelDiversity",
+        summary="mean 1 − IoU (or Chamfer) between distinct synthesized shapes; higher = more diverse",
+        modality="voxel",
+    )
+
+
+@coopkit.hookimpl
+def coopkit_register_commands(app):
+    from coopkit_voxel.commands import voxelize
+
+    app.command("voxelize")(voxelize)
