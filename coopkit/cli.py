@@ -562,6 +562,14 @@ def sample(
         Path | None,
         typer.Option(help="file stem to write to (default RUN/samples/fresh_iter<N>_seed<seed>)"),
     ] = None,
+    formats: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format",
+            help="kinds of file the writer writes, e.g. png, npy, obj (repeatable; "
+            "default: the writer's own choice)",
+        ),
+    ] = None,
 ) -> None:
     """Synthesize fresh samples from a trained run: S1 generator draft and S2 revision."""
     import coopkit
@@ -582,7 +590,7 @@ def sample(
     reference = _observed_example(loaded)
     for stage, batch in batches.items():
         stage_stem = Path(f"{stem}_{stage}")
-        for path in writer(batch, stage_stem, loaded.value_range, reference):
+        for path in writer(batch, stage_stem, loaded.value_range, reference, formats):
             console.print(f"wrote {path}")
 
 

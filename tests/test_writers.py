@@ -27,8 +27,9 @@ from coopkit.core import (
 )
 from coopkit.engine.report import read_sample_index, record_observed, record_stages, write_report
 from coopkit.engine.rundir import RunDirectory
-from coopkit.errors import CoopkitWarning, PluginError
+from coopkit.errors import CoopkitWarning, PluginError, UserError
 from coopkit.media import sample_writer, write_grid, write_samples
+from coopkit.media.writers import SampleWriter
 from coopkit.plugins import PluginHost
 
 MODULE = Path(__file__).stem  # targets below are "test_writers:<name>", imported lazily
@@ -318,3 +319,28 @@ def test_write_grid_keeps_images_as_one_png_and_hands_other_layouts_to_their_wri
         torch.rand(2, 1, 4, 4, 4), tmp_path / "v.png", "b c d h w", writers=host.registries.writers
     )
     assert [p.name for p in written] == ["v_slices.png", "v.npy"]
+
+
+def test_formats_reach_a_writer_that_takes_them_and_are_refused_by_one_that_does_not(tmp_path):
+    asked: list[object] = []
+
+    def choosy(batch, stem, *, value_range, reference=None, formats=None):
+        asked.append(formats)
+        path = Path(f"{stem}.{(formats or ['png'])[0]}")
+        path.write_bytes(b"x")
+        return [path]
+
+    def plain(batch, stem, *, value_range, reference=None):
+        path = Path(f"{stem}.png")
+        path.write_bytes(b"x")
+        return [path]
+
+    batch = torch.zeros(2, 1, 4, 4)
+    written = SampleWriter("b c h w", "choosy", choosy)(batch, tmp_path / "a", formats=["npy"])
+    assert written == [tmp_path / "a.npy"] and asked == [["npy"]]
+    assert SampleWriter("b c h w", "choosy", choosy)(batch, tmp_path / "b") == [tmp_path / "b.png"]
+    assert asked[-1] is None  # not asked: the writer's own default
+    assert SampleWriter("b c h w", "plain", plain)(batch, tmp_path / "c") == [tmp_path / "c.png"]
+    with pytest.raises(UserError, match="from plugin 'plain' writes only its default files"):
+        SampleWriter("b c h w", "plain", plain)(batch, tmp_path / "d", formats=["obj"])
+    assert not (tmp_path / "d.png").exists()

@@ -19,9 +19,10 @@ silence.
 
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,14 +46,26 @@ class SampleWriter:
         stem: str | Path,
         value_range: tuple[float, float] = (-1.0, 1.0),
         reference: torch.Tensor | None = None,
+        formats: Sequence[str] | None = None,
     ) -> list[Path]:
-        """Writes ``batch`` to files named ``stem`` + suffix; returns the files written. A
-        writer that raises (other than for the disk or the user's input) or returns anything
-        but files it wrote is a :class:`~coopkit.errors.PluginError` naming its plugin."""
+        """Writes ``batch`` to files named ``stem`` + suffix; returns the files written.
+        ``formats`` (e.g. ``["png", "obj"]``) asks for particular kinds of file; a writer
+        without a ``formats`` keyword writes only its default ones, and asking it for others is
+        a :class:`~coopkit.errors.UserError`. A writer that raises (other than for the disk or
+        the user's input) or returns anything but files it wrote is a
+        :class:`~coopkit.errors.PluginError` naming its plugin."""
         stem = Path(stem)
         stem.parent.mkdir(parents=True, exist_ok=True)
+        options: dict[str, object] = {"value_range": value_range, "reference": reference}
+        if formats is not None:
+            if "formats" not in inspect.signature(self.function).parameters:
+                raise UserError(
+                    f"{self._who} writes only its default files and takes no formats "
+                    f"(asked for {', '.join(formats)}); leave out --format"
+                )
+            options["formats"] = list(formats)
         try:
-            written = self.function(batch, stem, value_range=value_range, reference=reference)
+            written = self.function(batch, stem, **options)
         except (OSError, UserError):
             raise
         except Exception as error:

@@ -76,11 +76,12 @@ def test_coopkit_sample_exports_obj_meshes(short_run, coopkit_host, monkeypatch,
     pytest.importorskip("skimage", reason="OBJ export needs scikit-image (coopkit-voxel[export])")
     _, out = short_run
     coopkit_host("voxel")
-    monkeypatch.setenv("COOPKIT_VOXEL_OBJ", "1")
     stem = tmp_path / "mesh"
-    result = CliRunner().invoke(app, ["sample", str(out), "-n", "2", "--out", str(stem)])
+    command = ["sample", str(out), "-n", "2", "--out", str(stem), "--format", "png"]
+    result = CliRunner().invoke(app, [*command, "--format", "obj"])
     assert result.exit_code == 0, result.output
     for stage in ("S1_draft", "S2_revision"):
+        assert (tmp_path / f"mesh_{stage}.png").is_file()
         objs = sorted(p.name for p in tmp_path.glob(f"mesh_{stage}_*.obj"))
         assert objs == [f"mesh_{stage}_000.obj", f"mesh_{stage}_001.obj"]
 
