@@ -4,19 +4,29 @@ from coopkit.core.baseline import Baseline, BaselineParams, CompletionBaseline
 from coopkit.core.data import DataParams, DataSource, SingleExample
 from coopkit.core.energy import EnergyModel, EnergyParams
 from coopkit.core.latent import LatentModel, LatentParams, upsampling_padding
-from coopkit.core.metric import Metric, MetricParams, MetricValue
+from coopkit.core.layers import ZeroMeanColour
+from coopkit.core.metric import (
+    ALL_PAIRS_CAP,
+    Metric,
+    MetricParams,
+    MetricValue,
+    PairParams,
+    distinct_pairs,
+)
 from coopkit.core.params import Params, PositiveInt, Size
 from coopkit.core.sampler import EnergyFn, Sampler, SampleResult, SamplerParams, energy_and_grad
 from coopkit.core.teacher import Teacher, TeacherParams
 from coopkit.core.weights import init_normal
 
 __all__ = [
+    "ALL_PAIRS_CAP",
     "Baseline",
     "BaselineParams",
     "CompletionBaseline",
     "Metric",
     "MetricParams",
     "MetricValue",
+    "PairParams",
     "DataParams",
     "DataSource",
     "EnergyFn",
@@ -33,6 +43,8 @@ __all__ = [
     "SamplerParams",
     "Teacher",
     "TeacherParams",
+    "ZeroMeanColour",
+    "distinct_pairs",
     "energy_and_grad",
     "init_normal",
     "upsampling_padding",

@@ -17,8 +17,7 @@ import math
 import torch
 from einops import reduce
 
-from coopkit.core.metric import Metric, MetricValue
-from coopkit.metrics.diversity import ALL_PAIRS_CAP, PairParams, distinct_pairs
+from coopkit.core.metric import ALL_PAIRS_CAP, Metric, MetricValue, PairParams, distinct_pairs
 
 
 class ChainDiversityParams(PairParams):

@@ -13,41 +13,18 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from coopkit.core.metric import Metric, MetricParams, MetricValue
+from coopkit.core.metric import (
+    ALL_PAIRS_CAP,
+    Metric,
+    MetricValue,
+    PairParams,
+    distinct_pairs,
+)
 from coopkit.metrics.ssim import ssim
-
-ALL_PAIRS_CAP = 10_000
-
-
-class PairParams(MetricParams):
-    """How a metric over pairs of distinct samples picks its pairs."""
-
-    pairs: int | None = Field(
-        None,
-        ge=1,
-        description=f"random pairs to average; none: every pair (or {ALL_PAIRS_CAP} random ones "
-        "when there are more)",
-    )
-    seed: int = Field(0, description="seed of the random pairs")
 
 
 class DiversityParams(PairParams):
     chunk: int = Field(64, ge=1, description="pairs scored at a time (memory)")
-
-
-def distinct_pairs(
-    n: int, limit: int, generator: torch.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Index pairs (i, j) of distinct examples: all n(n−1)/2 with i < j when there are at most
-    ``limit``, else ``limit`` pairs drawn uniformly (with replacement) from them."""
-    if n < 2:
-        raise ValueError(f"pairwise diversity needs at least 2 samples, got {n}")
-    if n * (n - 1) // 2 <= limit:
-        first, second = torch.triu_indices(n, n, offset=1)
-        return first, second
-    first = torch.randint(n, (limit,), generator=generator)
-    second = (first + 1 + torch.randint(n - 1, (limit,), generator=generator)) % n
-    return first, second
 
 
 def pairwise_ssim(

@@ -40,18 +40,6 @@ def upsampling(c_in: int, c_out: int, kernel: int, factor: int) -> nn.Module:
     return nn.ConvTranspose2d(c_in, c_out, kernel, factor, padding, output_padding)
 
 
-class ZeroMeanColour(nn.Module):
-    """Subtracts each image's own mean colour (per channel, over all positions).
-
-    A net behind it cannot score the global colour at all: f(Y + c) = f(Y) for any colour c, so
-    the mean colour of p(Y) ∝ exp(f(Y)) p0(Y) is p0's — the data's, when the reference is centred
-    on it — and every D2 step goes to the texture, none to the colour.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x - x.mean(dim=(-2, -1), keepdim=True)
-
-
 class PhaseShift(nn.Module):
     """Crops each batch by a different offset within one ``period`` (the stride of the layer
     that follows), cycling through all ``period²`` offsets call after call.

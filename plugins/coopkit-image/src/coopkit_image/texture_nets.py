@@ -12,12 +12,18 @@ from typing import Literal
 from pydantic import Field, model_validator
 from torch import nn
 
-from coopkit.core import EnergyModel, EnergyParams, LatentModel, LatentParams, PositiveInt
+from coopkit.core import (
+    EnergyModel,
+    EnergyParams,
+    LatentModel,
+    LatentParams,
+    PositiveInt,
+    ZeroMeanColour,
+)
 from coopkit_image.layers import (
     ACTIVATIONS,
     Activation,
     PhaseShift,
-    ZeroMeanColour,
     init_normal,
     same_length,
     upsampling,

@@ -27,6 +27,7 @@ from coopkit.core import (
     LatentModel,
     LatentParams,
     PositiveInt,
+    ZeroMeanColour,
     init_normal,
     upsampling_padding,
 )
@@ -62,6 +63,11 @@ class STDescriptorParams(EnergyParams):
     kernel: int = Field(5, ge=1, description="spatio-temporal kernel of the first layer")
     temporal_kernel: int = Field(5, ge=1, description="temporal kernel of layers 2 and 3")
     init_std: float = Field(0.005, gt=0, description="std of the N(0, std²) weight initialisation")
+    zero_mean_colour: bool = Field(
+        False,
+        description="subtract each clip's mean colour before the first layer, so that f models "
+        "the motion and texture alone and the reference holds the colour (the paper: false)",
+    )
 
     _odd_kernels = field_validator("kernel", "temporal_kernel")(odd)
 
@@ -75,6 +81,7 @@ class SpatioTemporalDescriptor(EnergyModel[STDescriptorParams]):
         first, second, third = params.channels
         k, kt = params.kernel, params.temporal_kernel
         net = nn.Sequential(
+            *([ZeroMeanColour()] if params.zero_mean_colour else []),
             StridedConv3d(channels, first, k, stride=2, padding=k // 2),
             nn.ReLU(),
             SpatiallyFullyConnectedConv3d(

@@ -26,8 +26,14 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 
-from coopkit.core.metric import Metric, MetricParams, MetricValue
-from coopkit.metrics.diversity import ALL_PAIRS_CAP, PairParams, distinct_pairs
+from coopkit.core import (
+    ALL_PAIRS_CAP,
+    Metric,
+    MetricParams,
+    MetricValue,
+    PairParams,
+    distinct_pairs,
+)
 
 LEVEL = 0.5
 Points = Literal["surface", "all"]
