@@ -4,7 +4,7 @@ from coopkit.core.baseline import Baseline, BaselineParams, CompletionBaseline
 from coopkit.core.data import DataParams, DataSource, SingleExample
 from coopkit.core.energy import EnergyModel, EnergyParams
 from coopkit.core.latent import LatentModel, LatentParams, upsampling_padding
-from coopkit.core.layers import ZeroMeanColour
+from coopkit.core.layers import EdgeReplicated, ZeroMeanColour
 from coopkit.core.metric import (
     ALL_PAIRS_CAP,
     Metric,
@@ -43,6 +43,7 @@ __all__ = [
     "SamplerParams",
     "Teacher",
     "TeacherParams",
+    "EdgeReplicated",
     "ZeroMeanColour",
     "distinct_pairs",
     "energy_and_grad",

@@ -18,10 +18,13 @@ transposed convolution over its stride's phases).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 from torch import nn
 
 from coopkit.core import (
+    EdgeReplicated,
     EnergyModel,
     EnergyParams,
     LatentModel,
@@ -122,6 +125,12 @@ class STGeneratorParams(LatentParams):
         description="spatial kernel of the up-sampling layers (the paper: 5; 4 avoids "
         "checkerboard artifacts)",
     )
+    edges: Literal["zeros", "replicate"] = Field(
+        "zeros",
+        description="what the transposed convolutions read beyond the clip's first and last "
+        "frames and the frame's border: zeros (the paper; the outputs there get half the taps "
+        "and fade) or the edge entries replicated (every output gets all its taps)",
+    )
     init_std: float = Field(0.005, gt=0, description="std of the N(0, std²) weight initialisation")
 
 
@@ -142,23 +151,34 @@ class SpatioTemporalGenerator(LatentModel[STGeneratorParams]):
         up_in = [fully_connected, *params.upsampling_channels]
         up_out = [*params.upsampling_channels, channels]
         time_padding, time_extra = upsampling_padding(kt, 2)
+
+        def edges(layer: nn.ConvTranspose3d, dims: tuple[int, ...]) -> nn.Module:
+            return EdgeReplicated(layer, dims) if params.edges == "replicate" else layer
+
+        time_only, every_dim = (0,), (0, 1, 2)
         layers: list[nn.Module] = [
-            nn.ConvTranspose3d(
-                params.latent_channels,
-                temporal,
-                (kt, 1, 1),
-                stride=(2, 1, 1),
-                padding=(time_padding, 0, 0),
-                output_padding=(time_extra, 0, 0),
+            edges(
+                nn.ConvTranspose3d(
+                    params.latent_channels,
+                    temporal,
+                    (kt, 1, 1),
+                    stride=(2, 1, 1),
+                    padding=(time_padding, 0, 0),
+                    output_padding=(time_extra, 0, 0),
+                ),
+                time_only,
             ),
             *norm_relu(temporal),
-            SpatiallyFullyConnectedConvTranspose3d(
-                temporal,
-                fully_connected,
-                (kt, base_h, base_w),
-                stride=(2, 1, 1),
-                padding=(time_padding, 0, 0),
-                output_padding=(time_extra, 0, 0),
+            edges(
+                SpatiallyFullyConnectedConvTranspose3d(
+                    temporal,
+                    fully_connected,
+                    (kt, base_h, base_w),
+                    stride=(2, 1, 1),
+                    padding=(time_padding, 0, 0),
+                    output_padding=(time_extra, 0, 0),
+                ),
+                time_only,  # in space it maps 1×1 to the whole map: no edge there
             ),
             *norm_relu(fully_connected),
         ]
@@ -169,16 +189,15 @@ class SpatioTemporalGenerator(LatentModel[STGeneratorParams]):
             padding, extra = upsampling_padding(time_kernel, time_stride)
             # the output layer as a phase convolution where no phase tap is zero (measured faster)
             output_layer = index == upsamplings - 1 and k % 2 == 0
-            layers.append(
-                (PhaseConvTranspose3d if output_layer else nn.ConvTranspose3d)(
-                    c_in,
-                    c_out,
-                    (time_kernel, k, k),
-                    stride=(time_stride, 2, 2),
-                    padding=(padding, space_padding, space_padding),
-                    output_padding=(extra, space_extra, space_extra),
-                )
+            layer = (PhaseConvTranspose3d if output_layer else nn.ConvTranspose3d)(
+                c_in,
+                c_out,
+                (time_kernel, k, k),
+                stride=(time_stride, 2, 2),
+                padding=(padding, space_padding, space_padding),
+                output_padding=(extra, space_extra, space_extra),
             )
+            layers.append(edges(layer, every_dim))
             if index < upsamplings - 1:
                 layers += norm_relu(c_out)
         layers.append(nn.Tanh())
