@@ -48,7 +48,12 @@ def same_result_and_gradients(layer: nn.Module, parent: type[nn.Module], x: torc
 
 
 SHAPES = [  # (batch, frames, temporal kernel, temporal stride); nets.py uses stride 2
-    *((batch, frames, kernel, 2) for batch in (1, 3) for frames in (4, 7, 16) for kernel in (4, 5)),
+    *(
+        (batch, frames, kernel, 2)
+        for batch in (1, 3)
+        for frames in (4, 7, 16)
+        for kernel in (4, 5, 6)
+    ),
     (2, 9, 3, 1),
     (2, 6, 4, 1),
 ]
@@ -57,8 +62,9 @@ SHAPES = [  # (batch, frames, temporal kernel, temporal stride); nets.py uses st
 @pytest.mark.parametrize(("batch", "frames", "kernel", "stride"), SHAPES)
 def test_conv_equals_conv3d(batch, frames, kernel, stride):
     torch.manual_seed(0)
+    padding = nets.halving_padding(kernel) if stride == 2 else kernel // 2  # as nets.py
     layer = SpatiallyFullyConnectedConv3d(
-        7, 5, (kernel, 6, 5), stride=(stride, 1, 1), padding=(kernel // 2, 0, 0)
+        7, 5, (kernel, 6, 5), stride=(stride, 1, 1), padding=(padding, 0, 0)
     )
     same_result_and_gradients(layer, nn.Conv3d, torch.randn(batch, 7, frames, 6, 5))
 
@@ -213,12 +219,12 @@ def test_phase_transposed_conv_parameters_fallback_and_refusals():
             PhaseConvTranspose3d(4, 4, 4, stride=2, **settings)
 
 
-STRIDED_SHAPES = [  # (batch, frames × height × width, kernel); nets.py: stride 2, padding k // 2
+STRIDED_SHAPES = [  # (batch, frames × height × width, kernel); nets.py: stride 2, padding ⌊(k−1)/2⌋
     *(
         (batch, size, kernel)
         for batch in (1, 3)
         for size in ((8, 6, 6), (7, 9, 5))
-        for kernel in (4, 5)
+        for kernel in (4, 5, 6)
     ),
     (2, (6, 5, 8), 3),
 ]
@@ -227,7 +233,7 @@ STRIDED_SHAPES = [  # (batch, frames × height × width, kernel); nets.py: strid
 @pytest.mark.parametrize(("batch", "size", "kernel"), STRIDED_SHAPES)
 def test_strided_conv_equals_conv3d(batch, size, kernel):
     torch.manual_seed(0)
-    layer = StridedConv3d(3, 8, kernel, stride=2, padding=kernel // 2)
+    layer = StridedConv3d(3, 8, kernel, stride=2, padding=nets.halving_padding(kernel))
     same_result_and_gradients(layer, nn.Conv3d, torch.randn(batch, 3, *size))
 
 
@@ -367,6 +373,50 @@ def test_descriptor_at_recipe_size_matches_plain_layers(monkeypatch):
     # oneDNN's convolution, summing 345,600 products per output, is itself ~2e-5 from float64
     for fast, reference in zip(*outputs, strict=True):
         assert_close(fast, reference, tolerance=1e-4)
+
+
+@pytest.mark.parametrize(("kernel", "even_taps"), [(5, False), (6, True), (4, True)])
+def test_an_even_descriptor_kernel_reaches_every_input_alike(kernel, even_taps):
+    """f's input gradient with every weight 1 counts the taps that reach each frame and pixel:
+    with stride 2 an odd kernel reaches alternate ones 3 and 2 times per axis (a period-2 pattern
+    in the Langevin drift), an even kernel all of them k/2 times (away from the edges)."""
+    params = STDescriptorParams(channels=[1, 1, 1], kernel=kernel, temporal_kernel=5)
+    model = SpatioTemporalDescriptor(params, (1, 16, 16, 16))
+    first = model.net[0]
+    with torch.no_grad():
+        first.weight.fill_(1.0)
+    y = torch.zeros(1, 1, 16, 16, 16, requires_grad=True)
+    (taps,) = torch.autograd.grad(first(y).sum(), y)
+    inner = taps[0, 0, 4:-4, 4:-4, 4:-4]
+    assert first(y).shape[2:] == (8, 8, 8)
+    if even_taps:
+        assert torch.equal(inner, torch.full_like(inner, (kernel // 2) ** 3))
+    else:
+        assert set(inner.unique().tolist()) == {8.0, 12.0, 18.0, 27.0}
+
+
+@pytest.mark.parametrize("edges", ["zeros", "replicate"])
+def test_first_and_last_frames_and_the_border_fade_only_with_zero_edges(edges):
+    """RMS of the first and last frames, and of the border rows and columns, over the interior's
+    (8 clips at init). Measured for seeds 0-3: zeros 0.45-0.65, replicate 0.82-1.16."""
+    torch.manual_seed(1)
+    params = STGeneratorParams(temporal_kernel=4, kernel=4, init_std=0.02, edges=edges)
+    model = SpatioTemporalGenerator(params, (3, 32, 16, 16))
+    with torch.no_grad():
+        clips = model(model.sample_latent(8))
+    per_frame = clips.square().mean(dim=(0, 1, 3, 4)).sqrt()
+    per_pixel = clips.square().mean(dim=(0, 1, 2)).sqrt()
+    edge_rms = torch.stack(
+        [
+            per_frame[[0, -1]] / per_frame[4:-4].mean(),
+            per_pixel[[0, -1], 4:-4].mean(1) / per_pixel[4:-4, 4:-4].mean(),
+            per_pixel[4:-4, [0, -1]].mean(0) / per_pixel[4:-4, 4:-4].mean(),
+        ]
+    )
+    if edges == "zeros":
+        assert (edge_rms < 0.7).all(), edge_rms
+    else:
+        assert (edge_rms > 0.75).all(), edge_rms
 
 
 def test_generator_at_recipe_size_matches_plain_layers(monkeypatch):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from torch import nn
 
 from coopkit.core import (
@@ -53,26 +53,32 @@ def check_divisible(
         )
 
 
-def odd(value: int) -> int:
-    if value % 2 == 0:
-        raise ValueError(f"kernel sizes must be odd (padding keeps sizes exact), got {value}")
-    return value
+def halving_padding(kernel: int) -> int:
+    """The padding that makes a stride-2 convolution halve an even side exactly, for an odd or an
+    even kernel: (n + 2p − k) // 2 + 1 = n/2 with p = ⌊(k − 1)/2⌋."""
+    return (kernel - 1) // 2
 
 
 class STDescriptorParams(EnergyParams):
     channels: list[PositiveInt] = Field(
         [120, 30, 10], min_length=3, max_length=3, description="filters per layer"
     )
-    kernel: int = Field(5, ge=1, description="spatio-temporal kernel of the first layer")
-    temporal_kernel: int = Field(5, ge=1, description="temporal kernel of layers 2 and 3")
+    kernel: int = Field(
+        5,
+        ge=1,
+        description="spatio-temporal kernel of the first layer, stride 2 (the paper: 5; an even "
+        "kernel — a multiple of the stride — reaches every frame and pixel with the same number "
+        "of taps, so f's gradient, which drives the Langevin revision, has no stride-2 pattern)",
+    )
+    temporal_kernel: int = Field(
+        5, ge=1, description="temporal kernel of layers 2 and 3, stride 2 (even: as `kernel`)"
+    )
     init_std: float = Field(0.005, gt=0, description="std of the N(0, std²) weight initialisation")
     zero_mean_colour: bool = Field(
         False,
         description="subtract each clip's mean colour before the first layer, so that f models "
         "the motion and texture alone and the reference holds the colour (the paper: false)",
     )
-
-    _odd_kernels = field_validator("kernel", "temporal_kernel")(odd)
 
 
 class SpatioTemporalDescriptor(EnergyModel[STDescriptorParams]):
@@ -85,17 +91,19 @@ class SpatioTemporalDescriptor(EnergyModel[STDescriptorParams]):
         k, kt = params.kernel, params.temporal_kernel
         net = nn.Sequential(
             *([ZeroMeanColour()] if params.zero_mean_colour else []),
-            StridedConv3d(channels, first, k, stride=2, padding=k // 2),
+            StridedConv3d(channels, first, k, stride=2, padding=halving_padding(k)),
             nn.ReLU(),
             SpatiallyFullyConnectedConv3d(
                 first,
                 second,
                 (kt, height // 2, width // 2),
                 stride=(2, 1, 1),
-                padding=(kt // 2, 0, 0),
+                padding=(halving_padding(kt), 0, 0),
             ),
             nn.ReLU(),
-            nn.Conv3d(second, third, (kt, 1, 1), stride=(2, 1, 1), padding=(kt // 2, 0, 0)),
+            nn.Conv3d(
+                second, third, (kt, 1, 1), stride=(2, 1, 1), padding=(halving_padding(kt), 0, 0)
+            ),
         )
         init_normal(net, params.init_std)
         super().__init__(net, reference=params.reference, reference_std=params.reference_std)
