@@ -36,6 +36,22 @@ def test_every_other_frame_duplicated_halves_the_change_by_hand() -> None:
     clip = ramp()
     slowed = clip[:, :, torch.arange(FRAMES) // 2]
     assert motion(slowed, clip).mean == pytest.approx(3 / 7)
+    # where: the even transitions (x₀→x₀, …) do not change, the odd ones (x₀→x₁, …) by one step
+    assert "even/odd transitions 0.00/1.00, first/last 0.00/0.00" in motion(slowed, clip).note
+
+
+def test_faded_ends_show_at_the_first_and_last_transitions() -> None:
+    clip = ramp()
+    faded = clip.clone()
+    faded[:, :, [0, -1]] = 0.0  # the first and last frames gone to 0
+    note = motion(faded, clip).note
+    first_change = float(
+        (clip[:, :, 1]).abs().mean() / (clip[:, :, 1] - clip[:, :, 0]).abs().mean()
+    )
+    assert f"first/last {first_change:.2f}/" in note
+    assert (
+        "even/odd transitions" in motion(clip, clip).note and "1.00/1.00" in motion(clip, clip).note
+    )
 
 
 def test_one_value_per_clip_with_its_standard_error() -> None:

@@ -6,6 +6,10 @@ observed clip,
 the means taken over channels, frame pairs and pixels — the numerator per synthesized clip s, the
 denominator over all observed clips y together. 1 is ideal: 0 is a still picture, below 1 a
 synthesis that moves too little, above 1 one that flickers. Neither direction is better.
+
+The note also gives where the change is: the ratio over the even transitions (frame 0 → 1, 2 → 3,
+…) and over the odd ones (1 → 2, …), which differ when a stride-2 layer leaves a period-2 flicker,
+and at the first and last transitions, which stand out when the clip's ends fade.
 """
 
 from __future__ import annotations
@@ -24,8 +28,13 @@ def frame_change(videos: torch.Tensor) -> torch.Tensor:
         )
     if videos.shape[2] < 2:
         raise ValueError(f"motion needs at least 2 frames, got {videos.shape[2]}")
+    return reduce(transition_change(videos), "b t -> b", "mean")
+
+
+def transition_change(videos: torch.Tensor) -> torch.Tensor:
+    """mean |x_{τ+1} − x_τ| of each video and transition τ: a (b, t − 1) tensor."""
     change = (videos[:, :, 1:] - videos[:, :, :-1]).abs()
-    return reduce(change.double(), "b c t h w -> b", "mean")
+    return reduce(change.double(), "b c t h w -> b t", "mean")
 
 
 class MotionRatio(Metric[MetricParams]):
@@ -38,4 +47,17 @@ class MotionRatio(Metric[MetricParams]):
         if reference == 0:
             raise ValueError("the observed clip does not change from frame to frame")
         ratios = frame_change(samples) / reference
-        return MetricValue.of(ratios, note=f"observed mean |Δframe| {reference:.3g}")
+        return MetricValue.of(
+            ratios, note=f"observed mean |Δframe| {reference:.3g}; {where(samples, reference)}"
+        )
+
+
+def where(samples: torch.Tensor, reference: float) -> str:
+    """The ratio over the even and the odd transitions, and at the first and the last."""
+    per_transition = transition_change(samples).mean(0) / reference
+    even, odd = per_transition[0::2].mean(), per_transition[1::2].mean()
+    odd_text = f"{float(odd):.2f}" if len(per_transition) > 1 else "-"
+    return (
+        f"even/odd transitions {float(even):.2f}/{odd_text}, "
+        f"first/last {float(per_transition[0]):.2f}/{float(per_transition[-1]):.2f}"
+    )
