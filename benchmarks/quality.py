@@ -4,8 +4,9 @@
     python benchmarks/quality.py --half tuning --only burlap  # one item while tuning
     python benchmarks/quality.py --half check --factor 4      # 4× the recipe's iterations
 
-Each item trains into ``OUT/NAME`` (default ``runs/quality``) with the recipe's settings and only
-its ``[data]`` section replaced; a run that exists is resumed, not repeated. The table goes to
+Each item trains into ``OUT/NAME`` (default ``runs/quality``) with the recipe's settings, its
+``[data]`` section replaced and only its last checkpoint kept (``output.keep_checkpoints=N``
+overrides that); a run that exists is resumed, not repeated. The table goes to
 ``OUT/quality-HALF.md`` and the numbers to ``OUT/quality-HALF.json``. Fetch the data first:
 ``python benchmarks/fetch.py`` (see benchmarks/README.md).
 """
@@ -110,6 +111,9 @@ def train(item: Item, out: Path, factor: float, overrides: list[str]):
     iterations = round(recipe["train"]["iterations"] * factor)
     recipe["train"]["iterations"] = iterations
     recipe.setdefault("output", {})["dir"] = str(out / item.name)
+    # one checkpoint per item is enough to resume it or score it again; a dyntex checkpoint is
+    # 383 MB, and the recipe's three per item filled the disk once (an override still wins)
+    recipe["output"]["keep_checkpoints"] = 1
     run = coopkit.build(parse_recipe(recipe, str(item.recipe), overrides))
     run.fit(progress=sys.stderr.isatty(), resume=True)
     return run
