@@ -22,17 +22,17 @@ from coopkit.core.metric import Metric, MetricParams, MetricValue
 
 def frame_change(videos: torch.Tensor) -> torch.Tensor:
     """mean |x_{τ+1} − x_τ| of each video (b, c, t, h, w): a (b,) tensor."""
+    return reduce(transition_change(videos), "b t -> b", "mean")
+
+
+def transition_change(videos: torch.Tensor) -> torch.Tensor:
+    """mean |x_{τ+1} − x_τ| of each video and transition τ: a (b, t − 1) tensor."""
     if videos.dim() != 5:
         raise ValueError(
             f"motion needs videos (b, c, t, h, w), got a tensor of shape {tuple(videos.shape)}"
         )
     if videos.shape[2] < 2:
         raise ValueError(f"motion needs at least 2 frames, got {videos.shape[2]}")
-    return reduce(transition_change(videos), "b t -> b", "mean")
-
-
-def transition_change(videos: torch.Tensor) -> torch.Tensor:
-    """mean |x_{τ+1} − x_τ| of each video and transition τ: a (b, t − 1) tensor."""
     change = (videos[:, :, 1:] - videos[:, :, :-1]).abs()
     return reduce(change.double(), "b c t h w -> b t", "mean")
 
@@ -46,15 +46,14 @@ class MotionRatio(Metric[MetricParams]):
         reference = float(frame_change(observed).mean())
         if reference == 0:
             raise ValueError("the observed clip does not change from frame to frame")
-        ratios = frame_change(samples) / reference
+        ratios = transition_change(samples) / reference  # (clip, transition)
         return MetricValue.of(
-            ratios, note=f"observed mean |Δframe| {reference:.3g}; {where(samples, reference)}"
+            ratios.mean(1), note=f"observed mean |Δframe| {reference:.3g}; {where(ratios.mean(0))}"
         )
 
 
-def where(samples: torch.Tensor, reference: float) -> str:
+def where(per_transition: torch.Tensor) -> str:
     """The ratio over the even and the odd transitions, and at the first and the last."""
-    per_transition = transition_change(samples).mean(0) / reference
     even, odd = per_transition[0::2].mean(), per_transition[1::2].mean()
     odd_text = f"{float(odd):.2f}" if len(per_transition) > 1 else "-"
     return (
