@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from torch import nn
 
 from coopkit.core import (
@@ -139,7 +139,25 @@ class STGeneratorParams(LatentParams):
         "frames and the frame's border: zeros (the paper; the outputs there get half the taps "
         "and fade) or the edge entries replicated (every output gets all its taps)",
     )
+    temporal_upsampling: Literal["transposed", "nearest", "linear"] = Field(
+        "transposed",
+        description="how the three layers that double time do it: a stride-2 transposed "
+        "convolution (the paper; even and odd output frames are made by different taps, a "
+        "period-2 flicker even from a latent constant in time), or the frames repeated "
+        "(nearest) or interpolated (linear) to twice as many, then a stride-1 convolution with "
+        "`temporal_kernel`, which must then be odd (Odena et al. 2016's resize-convolution)",
+    )
     init_std: float = Field(0.005, gt=0, description="std of the N(0, std²) weight initialisation")
+
+    @model_validator(mode="after")
+    def _resize_needs_an_odd_temporal_kernel(self) -> STGeneratorParams:
+        if self.temporal_upsampling != "transposed" and self.temporal_kernel % 2 == 0:
+            raise ValueError(
+                f"temporal_upsampling = {self.temporal_upsampling!r} follows the resize with a "
+                f"stride-1 layer, which keeps the frame count only with an odd temporal_kernel; "
+                f"got {self.temporal_kernel}: set temporal_kernel = 3 (or 5)"
+            )
+        return self
 
 
 def norm_relu(channels: int) -> list[nn.Module]:
@@ -158,31 +176,42 @@ class SpatioTemporalGenerator(LatentModel[STGeneratorParams]):
         temporal, fully_connected = params.temporal_channels
         up_in = [fully_connected, *params.upsampling_channels]
         up_out = [*params.upsampling_channels, channels]
-        time_padding, time_extra = upsampling_padding(kt, 2)
+        resize = params.temporal_upsampling != "transposed"
+        # a layer that doubles time: stride 2 in time, or stride 1 after the frames are resized
+        time_stride = 1 if resize else 2
+        time_padding, time_extra = upsampling_padding(kt, time_stride)
 
-        def edges(layer: nn.ConvTranspose3d, dims: tuple[int, ...]) -> nn.Module:
+        def doubling_time(layer: nn.Module, dims: tuple[int, ...]) -> list[nn.Module]:
+            if params.edges == "replicate":
+                layer = EdgeReplicated(layer, dims)
+            if not resize:
+                return [layer]
+            mode = "trilinear" if params.temporal_upsampling == "linear" else "nearest"
+            return [nn.Upsample(scale_factor=(2.0, 1.0, 1.0), mode=mode), layer]
+
+        def edges(layer: nn.Module, dims: tuple[int, ...]) -> nn.Module:
             return EdgeReplicated(layer, dims) if params.edges == "replicate" else layer
 
         time_only, every_dim = (0,), (0, 1, 2)
         layers: list[nn.Module] = [
-            edges(
+            *doubling_time(
                 nn.ConvTranspose3d(
                     params.latent_channels,
                     temporal,
                     (kt, 1, 1),
-                    stride=(2, 1, 1),
+                    stride=(time_stride, 1, 1),
                     padding=(time_padding, 0, 0),
                     output_padding=(time_extra, 0, 0),
                 ),
                 time_only,
             ),
             *norm_relu(temporal),
-            edges(
+            *doubling_time(
                 SpatiallyFullyConnectedConvTranspose3d(
                     temporal,
                     fully_connected,
                     (kt, base_h, base_w),
-                    stride=(2, 1, 1),
+                    stride=(time_stride, 1, 1),
                     padding=(time_padding, 0, 0),
                     output_padding=(time_extra, 0, 0),
                 ),
@@ -192,20 +221,21 @@ class SpatioTemporalGenerator(LatentModel[STGeneratorParams]):
         ]
         space_padding, space_extra = upsampling_padding(k, 2)
         for index, (c_in, c_out) in enumerate(zip(up_in, up_out, strict=True)):
-            time_stride = 2 if index == 0 else 1  # the first up-sampling also doubles time
-            time_kernel = kt if index == 0 else 3
-            padding, extra = upsampling_padding(time_kernel, time_stride)
+            doubles_time = index == 0  # the first up-sampling also doubles time
+            stride = time_stride if doubles_time else 1
+            time_kernel = kt if doubles_time else 3
+            padding, extra = upsampling_padding(time_kernel, stride)
             # the output layer as a phase convolution where no phase tap is zero (measured faster)
             output_layer = index == upsamplings - 1 and k % 2 == 0
             layer = (PhaseConvTranspose3d if output_layer else nn.ConvTranspose3d)(
                 c_in,
                 c_out,
                 (time_kernel, k, k),
-                stride=(time_stride, 2, 2),
+                stride=(stride, 2, 2),
                 padding=(padding, space_padding, space_padding),
                 output_padding=(extra, space_extra, space_extra),
             )
-            layers.append(edges(layer, every_dim))
+            layers += doubling_time(layer, every_dim) if doubles_time else [edges(layer, every_dim)]
             if index < upsamplings - 1:
                 layers += norm_relu(c_out)
         layers.append(nn.Tanh())
