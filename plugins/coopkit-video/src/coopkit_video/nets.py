@@ -181,16 +181,14 @@ class SpatioTemporalGenerator(LatentModel[STGeneratorParams]):
         time_stride = 1 if resize else 2
         time_padding, time_extra = upsampling_padding(kt, time_stride)
 
-        def doubling_time(layer: nn.Module, dims: tuple[int, ...]) -> list[nn.Module]:
-            if params.edges == "replicate":
-                layer = EdgeReplicated(layer, dims)
-            if not resize:
-                return [layer]
-            mode = "trilinear" if params.temporal_upsampling == "linear" else "nearest"
-            return [nn.Upsample(scale_factor=(2.0, 1.0, 1.0), mode=mode), layer]
-
-        def edges(layer: nn.Module, dims: tuple[int, ...]) -> nn.Module:
+        def edges(layer: nn.ConvTranspose3d, dims: tuple[int, ...]) -> nn.Module:
             return EdgeReplicated(layer, dims) if params.edges == "replicate" else layer
+
+        def doubling_time(layer: nn.ConvTranspose3d, dims: tuple[int, ...]) -> list[nn.Module]:
+            if not resize:
+                return [edges(layer, dims)]
+            mode = "trilinear" if params.temporal_upsampling == "linear" else "nearest"
+            return [nn.Upsample(scale_factor=(2.0, 1.0, 1.0), mode=mode), edges(layer, dims)]
 
         time_only, every_dim = (0,), (0, 1, 2)
         layers: list[nn.Module] = [
