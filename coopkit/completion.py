@@ -1,7 +1,16 @@
-"""Pattern completion with a learned generator (paper, experiment 6): the latent factors of a
-partly observed example are inferred by MCMC on the observed entries only (Step G1 with the sum
-of squares restricted to the mask; Langevin dynamics unless another sampler is passed), and g(X̂)
-is the completed example.
+"""Pattern completion, the maths every modality shares:
+
+- with a learned generator (paper, experiment 6): the latent factors of a partly observed
+  example are inferred by MCMC on the observed entries only (Step G1 with the sum of squares
+  restricted to the mask; Langevin dynamics unless another sampler is passed), and g(X̂) is the
+  completed example (:func:`infer_latents`);
+- with a learned descriptor (the voxel paper's recovery): Langevin on the descriptor's energy in
+  data space with the observed entries clamped after every step (:func:`revise_missing`), or any
+  other projection after every step (:func:`projected_langevin`, e.g. keeping a down-sampled
+  example equal to a low-resolution input);
+- the scores (:func:`occluded_error`, :func:`occluded_psnr`) and what ``coopkit complete``
+  receives from the completion registered for the run's data layout (:class:`CompletionResult`,
+  hook ``coopkit_register_completions``).
 
 Masks are tensors broadcastable to the examples, 1 where an entry is observed and 0 where it is
 occluded; what they look like (squares in images, removed voxels, ...) is up to the modality.
@@ -9,11 +18,17 @@ occluded; what they look like (squares in images, removed voxels, ...) is up to 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
 import torch
 from einops import reduce
 
+from coopkit.core.energy import EnergyModel
 from coopkit.core.latent import LatentModel
-from coopkit.core.sampler import Sampler
+from coopkit.core.metric import MetricValue
+from coopkit.core.sampler import EnergyFn, Sampler
 
 DEFAULT_LANGEVIN = {"steps": 1000, "step_size": 0.1, "noise": True}  # the paper's experiment 6
 
@@ -104,3 +119,144 @@ def occluded_psnr(
     perfect recovery, nan with nothing occluded (both left out of means by ``MetricValue.of``)."""
     span = value_range[1] - value_range[0]
     return 10 * torch.log10(span**2 / _occluded_mean((original - recovered).square(), mask))
+
+
+# ------------------------------------------------------------------------ descriptor-based
+
+
+Projection = Callable[[torch.Tensor], torch.Tensor]
+"""Maps a batch of chain states to the nearest allowed states (e.g. observed entries restored)."""
+
+
+def projected_langevin(
+    energy_fn: EnergyFn,
+    x0: torch.Tensor,
+    project: Projection,
+    *,
+    steps: int,
+    step_size: float,
+    noise: bool = False,
+    rng: torch.Generator | None = None,
+) -> torch.Tensor:
+    """``steps`` steps of coopkit's Langevin kernel (``x ← x − (δ²/2)·∂E/∂x + δ·U``, δ =
+    ``step_size``, U only with ``noise``) on ``energy_fn``, each followed by ``project``; the
+    chain starts from ``project(x0)``, so every state it passes through is allowed."""
+    from coopkit.samplers.langevin import Langevin, LangevinParams
+
+    step = Langevin(LangevinParams(steps=1, step_size=step_size, noise=noise))
+    x = project(x0.detach())
+    for _ in range(steps):
+        x = project(step.run(energy_fn, x, rng).x)
+    return x.detach()
+
+
+def keep_observed(
+    observed: torch.Tensor, mask: torch.Tensor, bounds: tuple[float, float] | None = None
+) -> Projection:
+    """The projection that restores the observed entries (``mask`` 1) of ``observed`` and keeps
+    the others in ``bounds`` (clamped; unbounded without)."""
+    mask = mask.expand_as(observed)
+
+    def project(x: torch.Tensor) -> torch.Tensor:
+        free = x if bounds is None else x.clamp(*bounds)
+        return torch.where(mask > 0.5, observed, free)
+
+    return project
+
+
+def revise_missing(
+    descriptor: EnergyModel,
+    examples: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    fill: float,
+    steps: int,
+    step_size: float,
+    noise: bool = False,
+    bounds: tuple[float, float] | None = None,
+    rng: torch.Generator | None = None,
+    batch_size: int = 64,
+) -> torch.Tensor:
+    """Recovery with the descriptor (the voxel paper's): the occluded entries (``mask`` 0) start
+    at ``fill`` and follow Langevin on the descriptor's energy ℰ(Y) (:func:`projected_langevin`)
+    while the observed entries are held at their values after every step (and the occluded ones
+    in ``bounds``); the descriptor in eval mode, ``batch_size`` examples at a time."""
+    descriptor.eval()
+    mask = mask.expand_as(examples)
+    recovered = []
+    for start in range(0, len(examples), batch_size):
+        part = slice(start, start + batch_size)
+        observed, kept = examples[part], mask[part]
+        x0 = torch.where(kept > 0.5, observed, torch.full_like(observed, fill))
+        project = keep_observed(observed, kept, bounds)
+        recovered.append(
+            projected_langevin(
+                descriptor.energy,
+                x0,
+                project,
+                steps=steps,
+                step_size=step_size,
+                noise=noise,
+                rng=rng,
+            )
+        )
+    return torch.cat(recovered)
+
+
+# ------------------------------------------------------------------------ coopkit complete
+
+
+COMPLETION_KEYWORDS = (
+    "n",
+    "split",
+    "steps",
+    "step_size",
+    "noise",
+    "baselines",
+    "seed",
+    "progress",
+)
+"""The keywords ``coopkit complete`` may pass a registered completion (beside ``run`` and
+``masks``); options the user left out are not passed."""
+
+
+@dataclass
+class CompletionResult:
+    """What a registered completion returns to ``coopkit complete``. Per mask: ``panels`` the
+    examples to show, row by row (original, occluded, then one per method), and ``scores`` each
+    method's values (``error``, ``psnr``, ...). ``columns`` heads the table (score name → header);
+    ``settings`` are the settings used (n, split, steps, ...), written beside the scores."""
+
+    masks: list[str]
+    scores: dict[str, dict[str, dict[str, MetricValue]]] = field(default_factory=dict)
+    panels: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    columns: dict[str, str] = field(
+        default_factory=lambda: {
+            "error": "error (occluded, ÷ range)",
+            "psnr": "PSNR (occluded, dB)",
+        }
+    )
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            mask: {
+                method: {name: {"mean": v.mean, "stderr": v.stderr} for name, v in values.items()}
+                for method, values in methods.items()
+            }
+            for mask, methods in self.scores.items()
+        }
+
+
+def fit_baselines(baselines: dict[str, Any], training: Callable[[], torch.Tensor]) -> None:
+    """Fits each completion baseline that learns from data — one with a ``fit(observed)``
+    method, e.g. a nearest-neighbour fill — to ``training()``, the run's training examples,
+    loaded once and only when some baseline needs them."""
+    learners = [
+        baseline for baseline in baselines.values() if callable(getattr(baseline, "fit", None))
+    ]
+    if not learners:
+        return
+    examples = training()
+    for baseline in learners:
+        baseline.fit(examples)

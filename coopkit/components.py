@@ -85,8 +85,9 @@ def get_component(
 
     Nets (energy and latent models) are built for the shape of one example, which ``shape``
     gives: ``get_component("energy_models", "conv-descriptor", shape=(1, 28, 28), fc=0)``. A
-    sample writer (kind ``writers``, named by layout) is returned ready to call; recipes are
-    not components (build a run from one with :func:`coopkit.build`).
+    sample writer (kind ``writers``, named by layout) is returned ready to call, a completion
+    (kind ``completions``, named by layout) as the function it registered; recipes are not
+    components (build a run from one with :func:`coopkit.build`).
 
     Wrong parameters raise :class:`~coopkit.errors.ParamsError` with every problem, a component
     refusing its settings (``ValueError``) too; any other exception from the constructor is the
@@ -108,6 +109,10 @@ def get_component(
         raise UserError(f"shape is for energy and latent models; {registry.noun}s take none")
     if registry.kind == "writers":
         return _writer(entry, params)
+    if registry.kind == "completions":
+        if params:
+            raise UserError(f"completions take no parameters (got {', '.join(sorted(params))})")
+        return entry.load()
     spec = _spec(registry.kind, entry, params, (host or default_host()).registries)
     context = {"shape": tuple(shape)} if shape is not None else {}
     try:

@@ -105,6 +105,15 @@ def baselines_for(run: Run, names: list[str] | None, task: str) -> dict[str, Any
     return built
 
 
+def training_examples(run: Run, limit: int | None = None) -> torch.Tensor:
+    """The run's training examples (the first ``limit`` of them), as one batch on the CPU: what
+    baselines that learn from the data are fitted to (see
+    :func:`coopkit.completion.fit_baselines`)."""
+    data = run.data
+    count = len(data) if limit is None else min(limit, len(data))
+    return data.batch(torch.arange(count))
+
+
 class HeldOutData:
     """The examples metrics compare against, loaded once per split: at most 16 training examples,
     or the whole of a held-out split."""

@@ -66,6 +66,16 @@ def coopkit_register_writers(registry):
 
 
 @hookspec
+def coopkit_register_completions(registry):
+    """Add what ``coopkit complete`` runs for a data layout, named by that layout
+    (``"b c d h w"``): targets are functions ``complete(run, masks=..., *, n, split, steps,
+    step_size, noise, baselines, seed, progress) -> coopkit.completion.CompletionResult`` that
+    occlude ``n`` examples of ``split`` with each mask, recover them and score the recovery
+    beside the completion ``baselines`` (see :mod:`coopkit.completion`). Options the user did not
+    give are not passed, so the function's own defaults apply."""
+
+
+@hookspec
 def coopkit_register_commands(app):
     """Add sub-commands to the ``coopkit`` typer app."""
 

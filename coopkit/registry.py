@@ -3,8 +3,8 @@
 A registry holds one kind of component (samplers, energy models, ...). Plugins add entries; the
 target is imported only when the component is used, so listing components is cheap. Every target
 that a recipe section names declares a pydantic ``Params`` model (``extra="forbid"``) the section is
-validated against; sample writers (named by the data layout they write) and recipes (paths) have
-none.
+validated against; sample writers and completions (both named by the data layout they work on)
+and recipes (paths) have none.
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ KINDS: dict[str, str] = {
     "baselines": "baseline",
     "recipes": "recipe",
     "writers": "sample writer",
+    "completions": "completion",
 }
 
 # kinds whose entries are not built from a recipe section, so they have no ``Params``
-WITHOUT_PARAMS = frozenset({"recipes", "writers"})
+WITHOUT_PARAMS = frozenset({"recipes", "writers", "completions"})
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ class Registries:
         self.baselines = Registry("baselines", self.unavailable)
         self.recipes = Registry("recipes", self.unavailable)
         self.writers = Registry("writers", self.unavailable)
+        self.completions = Registry("completions", self.unavailable)
 
     def __getitem__(self, kind: str) -> Registry:
         if kind not in KINDS:

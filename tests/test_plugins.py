@@ -461,7 +461,7 @@ def test_coopkit_plugins_shows_modalities_and_hooks(monkeypatch, capsys):
 
 
 def test_disable_plugin_is_read_before_plugins_load(fresh_default_host, monkeypatch, capsys):
-    """`coopkit --disable-plugin image --help` does not list the image plugin's commands: main()
+    """`coopkit --disable-plugin voxel --help` does not list the voxel plugin's commands: main()
     reads the option before it adds the plugins' commands."""
     from coopkit.cli import main
     from coopkit.plugins import reset_default_host
@@ -478,9 +478,10 @@ def test_disable_plugin_is_read_before_plugins_load(fresh_default_host, monkeypa
         assert exited.value.code == 0, err
         return out
 
-    assert "│ complete " in help_text()  # the image plugin's command, when it is enabled
-    assert "│ complete " not in help_text("--disable-plugin", "image")
-    assert "│ complete " not in help_text("--disable-plugin=image")
+    assert "│ upsample " in help_text()  # the voxel plugin's command, when it is enabled
+    assert "│ upsample " not in help_text("--disable-plugin", "voxel")
+    assert "│ upsample " not in help_text("--disable-plugin=voxel")
+    assert "│ complete " in help_text("--disable-plugin", "voxel")  # coopkit's own command
 
 
 def test_disabled_names_are_read_from_the_options_before_the_command():

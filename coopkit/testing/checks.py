@@ -289,10 +289,13 @@ def check_baseline(
     value_range: tuple[float, float] = (-1.0, 1.0),
 ) -> None:
     """A synthesis baseline fits four examples and synthesizes three finite ones of their shape;
-    a completion baseline fills the masked entries of four examples with finite values and keeps
-    the others."""
+    a completion baseline (fitted to five examples first, when it has a ``fit(observed)``) fills
+    the masked entries of four examples with finite values and keeps the others."""
     observed = _uniform(4, shape, value_range)
     if isinstance(baseline, CompletionBaseline):
+        fit = getattr(baseline, "fit", None)
+        if callable(fit):  # one that learns from the training data
+            fit(_uniform(5, shape, value_range))
         keep = torch.rand((4, 1, *shape[1:]), generator=torch.Generator().manual_seed(1)) > 0.3
         filled = baseline.inpaint(observed, keep.float())
         assert filled.shape == observed.shape, f"inpaint() gave shape {tuple(filled.shape)}"

@@ -242,6 +242,24 @@ def _writer(checker: _Checker, entry: Entry) -> None:
     check_writer(checker.build("writers", entry), layout, checker.shape_for(layout))
 
 
+def _completion(checker: _Checker, entry: Entry) -> None:
+    """What ``coopkit complete`` calls for a layout: a function taking the run, the masks and
+    every keyword the command may pass (coopkit.completion.COMPLETION_KEYWORDS)."""
+    import inspect
+
+    from coopkit.completion import COMPLETION_KEYWORDS
+
+    function = entry.load()
+    assert callable(function), f"{entry.target} is not a function"
+    keywords = dict.fromkeys(COMPLETION_KEYWORDS)
+    try:
+        inspect.signature(function).bind(None, ["mask"], **keywords)
+    except TypeError as error:
+        raise AssertionError(
+            f"{entry.target} must accept (run, masks, *, {', '.join(COMPLETION_KEYWORDS)}): {error}"
+        ) from None
+
+
 def _recipe(checker: _Checker, entry: Entry) -> None:
     load_resolved(entry.name, None, checker.host.registries)  # both validation phases
 
@@ -256,4 +274,5 @@ CHECKS: dict[str, Callable[[_Checker, Entry], None]] = {
     "baselines": _baseline,
     "writers": _writer,
     "recipes": _recipe,
+    "completions": _completion,
 }

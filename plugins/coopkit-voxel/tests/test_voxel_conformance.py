@@ -1,5 +1,6 @@
-"""coopkit-voxel passes coopkit's conformance kit: every net, data source, writer, metric and
-recipe it registers, imported, built with its defaults and checked (coopkit.testing.check_plugin)."""
+"""coopkit-voxel passes coopkit's conformance kit: every net, data source, writer, metric,
+baseline, completion and recipe it registers, imported, built with its defaults and checked
+(coopkit.testing.check_plugin)."""
 
 from __future__ import annotations
 
@@ -24,4 +25,7 @@ def test_the_voxel_plugin_conforms(tmp_path):
         "metrics:voxel-diversity",
         "recipes:voxels",
         "recipes:voxels-paper",
+        "baselines:nearest-neighbour",
+        "baselines:mean-shape",
+        "completions:b c d h w",
     }

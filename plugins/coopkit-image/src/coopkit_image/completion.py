@@ -4,14 +4,30 @@ learned generator, and compare with inpainting baselines on the same masks."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import torch
 
-from coopkit.completion import infer_latents, occluded_error, occluded_psnr
+from coopkit.completion import (
+    CompletionResult,
+    fit_baselines,
+    infer_latents,
+    occluded_error,
+    occluded_psnr,
+)
 from coopkit.core import BaselineParams, CompletionBaseline, MetricValue
 from coopkit.errors import UserError
+from coopkit.evaluation import training_examples
+
+__all__ = [
+    "BiharmonicInpainting",
+    "CompletionResult",  # coopkit.completion's, what every registered completion returns
+    "MeanFill",
+    "make_masks",
+    "parse_mask",
+    "random_masks",
+    "run_completion",
+    "square_masks",
+]
 
 PAPER_SIDE = 64  # M30/M40/M50 are square sides on the paper's 64×64 images
 
@@ -97,27 +113,12 @@ class BiharmonicInpainting(CompletionBaseline[BaselineParams]):
         return torch.where(mask.expand_as(examples) > 0.5, examples, result)
 
 
-@dataclass
-class CompletionResult:
-    """Per mask: the images (original, occluded, one per method) and each method's error/PSNR."""
-
-    masks: list[str]
-    scores: dict[str, dict[str, dict[str, MetricValue]]] = field(default_factory=dict)
-    panels: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {
-            mask: {
-                method: {name: {"mean": v.mean, "stderr": v.stderr} for name, v in values.items()}
-                for method, values in methods.items()
-            }
-            for mask, methods in self.scores.items()
-        }
+DEFAULT_MASKS = ("30", "40", "50")  # M30, M40, M50 (Table 5)
 
 
 def run_completion(
     run,
-    masks: list[str],
+    masks: list[str] | tuple[str, ...] = DEFAULT_MASKS,
     *,
     n: int = 1000,
     split: str = "test",
@@ -129,18 +130,32 @@ def run_completion(
     progress=None,
 ) -> CompletionResult:
     """The Table 5 protocol on the first ``n`` images of ``split``: for each mask, the generator's
-    recovery g(X̂) and each baseline, scored on the occluded pixels only."""
+    recovery g(X̂) and each baseline, scored on the occluded pixels only. What ``coopkit
+    complete`` runs for images (registered for ``b c h w`` with ``coopkit_register_completions``);
+    masks are square sides on the 64² scale (``"30"``) or ``"random:FRACTION"``."""
     if run.generator is None:
         raise UserError("completion needs a generator; this run has none (Algorithm D)")
     if run.layout != "b c h w":
         raise UserError(f"coopkit complete works on images; this run's data is {run.layout!r}")
+    masks = list(masks)
+    for spec in masks:
+        parse_mask(spec)  # every mask checked before any work
     say = progress or (lambda message: None)
+    baselines = baselines or {}
+    fit_baselines(baselines, lambda: training_examples(run).to(run.device))
     data = run.data_split(split)
     images = data.batch(torch.arange(min(n, len(data)))).to(run.device)
     _, height, width = images.shape[1:]
     rng = torch.Generator().manual_seed(seed)
     latent_rng = torch.Generator(run.device).manual_seed(seed)
     result = CompletionResult(masks)
+    result.settings = {
+        "n": n,
+        "split": split,
+        "steps": steps,
+        "step_size": step_size,
+        "noise": noise,
+    }
     for spec in masks:
         mask = make_masks(spec, len(images), height, width, rng).to(run.device)
         occluded = images * mask + run.value_range[0] * (1 - mask)
@@ -156,7 +171,7 @@ def run_completion(
         )
         with torch.no_grad():
             recovered = {"coopkit": run.generator(latents)}
-        for name, baseline in (baselines or {}).items():
+        for name, baseline in baselines.items():
             say(f"mask {spec}: {name}")
             recovered[name] = baseline.inpaint(images, mask)
         result.scores[spec] = {

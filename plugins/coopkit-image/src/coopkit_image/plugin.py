@@ -140,7 +140,11 @@ def coopkit_register_baselines(registry):
 
 
 @coopkit.hookimpl
-def coopkit_register_commands(app):
-    from coopkit_image.commands import complete
-
-    app.command("complete")(complete)
+def coopkit_register_completions(registry):
+    registry.add(
+        "b c h w",
+        "coopkit_image.completion:run_completion",
+        summary="the generator's latents inferred from the observed pixels (exp. 6, Table 5); "
+        "masks 30,40,50 (M30/M40/M50) or random:F; 1000 Langevin steps, δ 0.1, noise on",
+        modality="image",
+    )

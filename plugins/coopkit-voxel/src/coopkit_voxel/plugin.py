@@ -98,7 +98,37 @@ def coopkit_register_metrics(registry):
 
 
 @coopkit.hookimpl
+def coopkit_register_baselines(registry):
+    registry.add(
+        "nearest-neighbour",
+        "coopkit_voxel.recovery:NearestNeighbour",
+        summary="missing voxels from the training shape closest on the observed voxels "
+        "(shape recovery)",
+        modality="voxel",
+    )
+    registry.add(
+        "mean-shape",
+        "coopkit_voxel.recovery:MeanShape",
+        summary="missing voxels set to the training shapes' mean occupancy (shape recovery)",
+        modality="voxel",
+    )
+
+
+@coopkit.hookimpl
+def coopkit_register_completions(registry):
+    registry.add(
+        "b c d h w",
+        "coopkit_voxel.recovery:run_completion",
+        summary="shape recovery (voxel paper): missing voxels revised by the descriptor's "
+        "Langevin, observed ones clamped; masks random:F (default random:0.7); 90 steps, "
+        "δ 0.07, no noise",
+        modality="voxel",
+    )
+
+
+@coopkit.hookimpl
 def coopkit_register_commands(app):
-    from coopkit_voxel.commands import voxelize
+    from coopkit_voxel.commands import upsample, voxelize
 
     app.command("voxelize")(voxelize)
+    app.command("upsample")(upsample)
