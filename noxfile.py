@@ -1,7 +1,8 @@
 """Sessions: ``nox -s dyntex`` (the main job), ``nox -s tests``, ``nox -s lint``, ``nox -s format``,
 ``nox -s docs``, ``nox -s typecheck``, ``nox -s texture``, ``nox -s mnist`` (the paper's Table 2
-protocol on MNIST), ``nox -s quality`` (the quality suite of benchmarks/, one table). Plain ``nox``
-runs what CI runs: lint, format, typecheck, tests and docs.
+protocol on MNIST), ``nox -s quality`` (the quality suite of benchmarks/, one table),
+``nox -s torchebm`` (Langevin revision against torchebm's sampler). Plain ``nox`` runs what CI
+runs: lint, format, typecheck, tests and docs.
 
 Each session builds its own virtualenv with the pinned torch, coopkit and the built-in plugins.
 """
@@ -122,6 +123,20 @@ def quality(session: nox.Session) -> None:
     install_coopkit(session, "[test,video]")
     session.run("python", "benchmarks/fetch.py")
     session.run("python", "benchmarks/quality.py", *(session.posargs or ["--half", "check"]))
+
+
+TORCHEBM = "torchebm==0.8.9"  # needs torch>=2.10 and nothing else: installed with the torch pin
+
+
+@nox.session
+def torchebm(session: nox.Session) -> None:
+    """Langevin revision against torchebm's ``LangevinDynamics`` on the same energy (issue 10):
+    checks that both do the same maths, then times them in turns, one table. torchebm lives in
+    this session's environment only; coopkit does not depend on it. Extra arguments go to
+    benchmarks/langevin_vs_torchebm.py (``--threads 1 2``, ``--rounds 9``, ``--json FILE``)."""
+    install_coopkit(session)
+    session.install(*TORCH, TORCHEBM)  # with the pin, so that torch stays the pinned one
+    session.run("python", "benchmarks/langevin_vs_torchebm.py", *session.posargs)
 
 
 @nox.session
