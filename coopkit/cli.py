@@ -241,18 +241,28 @@ def run(
     ] = False,
     progress: Annotated[bool, typer.Option(help="show the progress bar")] = True,
 ) -> None:
-    """Train a recipe; samples, metrics and checkpoints go to output.dir."""
+    """Train a recipe; samples, metrics and checkpoints go to output.dir.
+
+    On several processes: torchrun --nproc-per-node N -m coopkit run RECIPE (see
+    docs/distributed.md)."""
     import coopkit
 
-    built = coopkit.build(recipe, overrides or [])
+    built = coopkit.build(recipe, overrides or [])  # finds the recipe before torch is imported
+    from coopkit.engine.distributed import PeerFailure
+
     directory = built.directory.path
-    if resume and not built.directory.holds_a_run():
+    say = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 speaks for all
+    if say and resume and not built.directory.holds_a_run():
         console.print(f"[yellow]nothing to resume in {directory}; starting a new run[/]")
-    console.print(
-        f"[bold]coopkit run[/] {built.recipe.source} → {directory} (device {built.device})"
-    )
+    if say:
+        console.print(
+            f"[bold]coopkit run[/] {built.recipe.source} → {directory} (device {built.device})"
+        )
     try:
         built.fit(progress=progress, resume=resume, resume_from=resume_from, restart=restart)
+    except PeerFailure as failure:
+        errors.print(f"[red]error[/]: {escape(str(failure))}", highlight=False)
+        raise typer.Exit(1) from None
     except KeyboardInterrupt:
         latest = built.directory.latest_checkpoint()
         where = f"the last checkpoint is {latest}" if latest else "no checkpoint was written yet"
@@ -261,9 +271,10 @@ def run(
             f"Continue with: {escape(shlex.join(['coopkit', 'run', recipe, *(overrides or []), '--resume']))}[/]"
         )
         raise typer.Exit(130) from None
-    console.print(
-        f"[green]done[/]: {built.iteration} iterations; report at {directory / 'report.md'}"
-    )
+    if say:
+        console.print(
+            f"[green]done[/]: {built.iteration} iterations; report at {directory / 'report.md'}"
+        )
 
 
 @app.command()

@@ -96,6 +96,18 @@ class TrainSection(Settings):
         "range's ends; 0: the paper's D2",
     )
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, ...")
+    strategy: Literal["auto", "single", "ddp"] = Field(
+        "auto",
+        description="ddp: one process per device, launched by torchrun (the batch and the chains "
+        "are split across the processes, gradients averaged; see docs/distributed.md); single: "
+        "this process alone; auto: ddp when torchrun launched more than one process",
+    )
+    distributed_timeout: float = Field(
+        300.0,
+        gt=0,
+        description="ddp: seconds a process waits for the others (start-up, every exchange) "
+        "before it stops with an error; a process that died is noticed at once",
+    )
     max_escape: float = Field(
         0.5,
         gt=0,

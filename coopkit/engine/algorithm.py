@@ -16,6 +16,7 @@ from typing import Any, Generic, Self, TypeVar
 import torch
 
 from coopkit.core import EnergyModel, LatentModel, Sampler, Teacher
+from coopkit.engine.distributed import Single
 from coopkit.engine.steps import Regularisers
 from coopkit.recipe import TrainSection
 
@@ -36,6 +37,7 @@ class Parts:
     device: torch.device
     rng: torch.Generator  # every random draw of the algorithm comes from here
     value_range: tuple[float, float] = (-1.0, 1.0)  # the data's
+    shard: Single = dataclasses.field(default_factory=Single)  # this process's share of the chains
 
 
 @dataclass(kw_only=True)
@@ -47,6 +49,7 @@ class SharedParts:
     device: torch.device
     rng: torch.Generator  # every random draw of the algorithm comes from here
     value_range: tuple[float, float] = (-1.0, 1.0)  # the data's
+    shard: Single = dataclasses.field(default_factory=Single)  # this process's share of the chains
 
     @classmethod
     def take(cls, parts: Parts, algorithm: str) -> Self:
@@ -74,6 +77,11 @@ class DescriptorParts(SharedParts):
     descriptor: EnergyModel
     descriptor_optimizer: torch.optim.Optimizer
     sampler: Sampler
+
+    @property
+    def chains(self) -> int:
+        """This process's chains: ``train.chains``, or its share of them in a distributed run."""
+        return self.shard.share(self.train.chains)
 
     def revision_sampler(self, iteration: int) -> Sampler:
         """The Step D1 kernel for this iteration (samplers may follow schedules)."""

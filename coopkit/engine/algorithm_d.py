@@ -23,9 +23,14 @@ class AlgorithmD(Algorithm[DescriptorParts]):
     def _noise(self, n: int) -> torch.Tensor:
         return self.parts.descriptor.sample_reference(n, self.parts.shape, self.parts.rng)
 
+    def _reference_draw(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        return self.parts.descriptor.sample_reference(n, self.parts.shape, rng)
+
     def _chain_start(self, observed: torch.Tensor) -> torch.Tensor:
         p = self.parts
-        n = p.train.chains
+        n = p.chains
+        if self.chain_init == "noise":  # distributed: all chains drawn, this process's kept
+            return p.shard.draw(self._reference_draw, p.train.chains, p.rng)
         if self.chain_init == "data":
             picks = torch.randint(len(observed), (n,), generator=p.rng, device=p.device)
             return observed[picks]

@@ -38,7 +38,8 @@ class CoopNets(Algorithm[CoopNetsParts]):
         reuse_draft = not teacher.infers_latents
 
         with timer("G0"):  # initial generation: X̂ ~ N(0, I), Ŷ = g(X̂; α) (+ ε)
-            x_draft = p.generator.sample_latent(p.train.chains, p.rng)
+            # distributed, every process draws all chains' X̂ and keeps its own (distributed.py)
+            x_draft = p.shard.draw(p.generator.sample_latent, p.train.chains, p.rng)
             with torch.set_grad_enabled(reuse_draft):
                 g_draft = p.generator(x_draft)
             y_draft = g_draft.detach()

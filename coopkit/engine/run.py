@@ -12,8 +12,10 @@ import errno
 import functools
 import time
 import warnings
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import tomli_w
 import torch
@@ -35,6 +37,19 @@ from coopkit.engine.checkpoint import (
 )
 from coopkit.engine.contracts import check_built, check_training_start
 from coopkit.engine.coopnets import CoopNets
+from coopkit.engine.distributed import (
+    Distributed,
+    PeerFailure,
+    Single,
+    check_divisible,
+    check_supported,
+    floating_buffers,
+    launched_by_torchrun,
+    local_device,
+    not_launched,
+    rank_seed,
+    wants_distributed,
+)
 from coopkit.engine.events import RunEvents, RunHost
 from coopkit.engine.health import DivergenceGuard, non_finite_parameters
 from coopkit.engine.lock import RunLock
@@ -55,6 +70,8 @@ from coopkit.memory import out_of_memory_hint, synthesis_problems
 from coopkit.recipe import ComponentSpec, Recipe, resolved_dict
 
 DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+T = TypeVar("T")
 
 ALGORITHMS: dict[str, type[Algorithm]] = {
     "coopnets": CoopNets,
@@ -82,7 +99,9 @@ class Run:
         self.specs = specs
         self.host = host
         self.events = host if events is None else events
-        self.device = resolve_device(recipe.train.device)
+        self.device = local_device(resolve_device(recipe.train.device), recipe.train.strategy)
+        self.strategy: Single = Single()  # a Distributed one while a distributed fit() runs
+        self._rank_rng: torch.Generator | None = None  # distributed: this process's own stream
         self.directory = RunDirectory(run_dir or recipe.run_dir)
         self.iteration = 0
         self._data: DataSource | None = None
@@ -232,29 +251,122 @@ class Run:
         The run directory is locked against other processes while training.
         """
         directory = self.directory
-        directory.prepare()
-        with RunLock(directory.path):
-            directory.remove_stale_temporaries()
-            if resume_from is not None:
-                self.load_checkpoint(Path(resume_from))
-            elif resume:
-                self._resume_newest()
-            directory.claim(continuing=self.iteration > 0, restart=restart)
-            directory.truncate_metrics(self.iteration)
-            directory.write_recipe(self.recipe_toml)
-            self._train(progress)
+        self._distribute()
+        main = self.strategy.is_main  # rank 0 alone touches the run directory
+        try:
+            with ExitStack() as held:
+                if main:
+                    directory.prepare()
+                    held.enter_context(RunLock(directory.path))
+                    directory.remove_stale_temporaries()
+                if resume_from is not None:
+                    self.load_checkpoint(Path(resume_from))
+                elif resume:
+                    self._resume_newest()
+                if main:
+                    directory.claim(continuing=self.iteration > 0, restart=restart)
+                    directory.truncate_metrics(self.iteration)
+                    directory.write_recipe(self.recipe_toml)
+                self._train(progress)
+        except PeerFailure as failure:
+            raise PeerFailure(
+                f"{failure}. This process stopped too. {self._last_checkpoint_note()} "
+                "Continue with --resume (on any number of processes)."
+            ) from None
+        finally:
+            self._undistribute()
         return self
 
+    # ------------------------------------------------------------------ several processes
+
+    def _distribute(self) -> None:
+        """Joins the processes torchrun started when ``train.strategy`` asks for it (see
+        :mod:`coopkit.engine.distributed`); a single process changes nothing."""
+        train, source = self.recipe.train, self.recipe.source
+        if train.strategy == "ddp" and not launched_by_torchrun():
+            raise not_launched(train.strategy)
+        if not wants_distributed(train.strategy):
+            return
+        check_supported(source, train.algorithm, train.resolved_chain_init)
+        strategy = Distributed(self.device, train.distributed_timeout, self.rng)
+        try:
+            check_divisible(
+                source, strategy.world_size, chains=train.chains, batch_size=train.batch_size
+            )
+        except BaseException:
+            strategy.close()
+            raise
+        self.strategy = strategy
+        self._rank_rng = torch.Generator(self.device)
+        self._seed_rank_streams(self.iteration)
+        self.algorithm.parts.rng = self._rank_rng
+        self.algorithm.parts.shard = strategy
+        strategy.attach([self.descriptor_optimizer, self.generator_optimizer])
+
+    def _undistribute(self) -> None:
+        self.strategy.close()
+        self.strategy = Single()
+        self.algorithm.parts.rng = self.rng
+        self.algorithm.parts.shard = self.strategy
+        self._rank_rng = None
+
+    def _seed_rank_streams(self, iteration: int) -> None:
+        """This process's own streams (the algorithm's and torch's global one), started afresh
+        for ``iteration``: reproducible, and different on every rank."""
+        assert self._rank_rng is not None
+        rank = self.strategy.rank
+        self._rank_rng.manual_seed(rank_seed(self.recipe.seed, rank, iteration))
+        torch.manual_seed(rank_seed(self.recipe.seed + 1, rank, iteration))
+
+    def _on_main(self, task: Callable[[], T]) -> T:
+        """``task()`` run by rank 0; its result (or its error) on every process."""
+        if not self.strategy.distributed:
+            return task()
+        result: Any = None
+        problem: tuple[bool, str] | None = None  # (a user error?, what rank 0 said)
+        if self.strategy.is_main:
+            try:
+                result = task()
+            except Exception as error:
+                problem = (isinstance(error, UserError), str(error))
+                raise
+            finally:
+                self.strategy.broadcast_object((result, problem))
+            return result
+        result, problem = self.strategy.broadcast_object((None, None))
+        if problem is not None:
+            user_error, message = problem
+            raise UserError(message) if user_error else PeerFailure(f"rank 0 failed: {message}")
+        return result
+
+    def _share_rank0_state(self) -> None:
+        """Distributed: rank 0's batch-norm statistics and adaptive step sizes on every process
+        (DistributedDataParallel's broadcast_buffers), so that its checkpoint is everyone's."""
+        if not self.strategy.distributed:
+            return
+        self.strategy.broadcast_tensors(floating_buffers(self.descriptor, self.generator))
+        for sampler in self._samplers().values():
+            if state := sampler.state():
+                sampler.load_state(self.strategy.broadcast_object(state))
+
     def _resume_newest(self) -> Path | None:
-        """Restores the newest checkpoint that reads back intact; returns it (None if none)."""
+        """Restores the newest checkpoint that reads back intact; returns it (None if none).
+        Distributed, rank 0 reads it and every process restores what it read."""
+        found = self._on_main(self._read_newest)
+        if found is None:
+            return None
+        path, tensors, metadata = found
+        self._restore(tensors, metadata, path)
+        return path
+
+    def _read_newest(self) -> tuple[Path, dict[str, torch.Tensor], dict[str, str]] | None:
         for path in reversed(list_checkpoints(self.directory.checkpoints)):
             try:
                 tensors, metadata = read_checkpoint(path)
             except CheckpointError as error:
-                warnings.warn(f"skipped {error}", CoopkitWarning, stacklevel=3)
+                warnings.warn(f"skipped {error}", CoopkitWarning, stacklevel=4)
                 continue
-            self._restore(tensors, metadata, path)
-            return path
+            return path, tensors, metadata
         return None
 
     def _train(self, progress: bool) -> None:
@@ -264,22 +376,28 @@ class Run:
         observed = data.batch(indices)
         check_training_start(self, observed, len(indices))  # what components return (contracts.py)
         self.guard.calibrate(observed)
-        if self.writer is not None and self.iteration == 0:  # at run start: warns if None
+        main = self.strategy.is_main
+        if self.strategy.distributed:  # every process starts from rank 0's weights
+            nets = [n for n in (self.descriptor, self.generator) if n is not None]
+            self.strategy.broadcast_tensors([t for n in nets for t in n.state_dict().values()])
+        if main and self.writer is not None and self.iteration == 0:  # at start: warns if None
             written = self.writer(observed, directory.samples / "observed", self.value_range)
             record_observed(directory, written)
-        if directory.latest_checkpoint() is None:  # what a rollback returns to before checkpoint 1
+        # what a rollback returns to before checkpoint 1
+        if self.strategy.broadcast_object(directory.latest_checkpoint() is None):
             tensors, metadata = self.state_tensors()
             self._start_state = (
                 {k: v.clone() for k, v in tensors.items()},
                 flatten_metadata(metadata),
             )
-        self.events.call_event("coopkit_run_start", run=self)
+        if main:
+            self.events.call_event("coopkit_run_start", run=self)
         started, interrupted = time.perf_counter(), True
         title = Path(self.recipe.source).stem
         try:
             with (
                 out_of_memory_hint("training", "reduce train.chains or train.batch_size"),
-                TrainingProgress(train.iterations, self.iteration, title, progress) as bar,
+                TrainingProgress(train.iterations, self.iteration, title, progress and main) as bar,
             ):
                 while self.iteration < train.iterations:
                     self._advance(data, bar)
@@ -293,8 +411,9 @@ class Run:
                 "and continue with --resume."
             ) from None
         finally:
-            self.events.call_event("coopkit_run_end", run=self, interrupted=interrupted)
-            self._write_report(time.perf_counter() - started)
+            if main:
+                self.events.call_event("coopkit_run_end", run=self, interrupted=interrupted)
+                self._write_report(time.perf_counter() - started)
 
     def _advance(self, data: DataSource, bar: TrainingProgress) -> None:
         """One iteration, then its checks; samples and a checkpoint when they are due."""
@@ -304,8 +423,8 @@ class Run:
         problem = self.guard.diagnose(metrics)
         if problem is None and (bad := non_finite_parameters(self.descriptor, self.generator)):
             problem = f"non-finite weights ({', '.join(bad[:3])})"
-        if problem is not None:
-            self._roll_back(problem)
+        if self.strategy.any(problem is not None):  # distributed: all roll back, or none
+            self._roll_back(problem or "another process's iteration diverged")
             bar.restart_at(self.iteration)
             return
         last = self.iteration == self.recipe.train.iterations
@@ -314,7 +433,8 @@ class Run:
         if self.iteration % output.checkpoint_every == 0 or last:
             self.save(self.directory.path)
             self._start_state = None
-            self.directory.prune_checkpoints(output.keep_checkpoints)
+            if self.strategy.is_main:
+                self.directory.prune_checkpoints(output.keep_checkpoints)
 
     def _write_report(self, seconds: float) -> None:
         if not self.directory.path.exists():
@@ -333,16 +453,20 @@ class Run:
         started = time.perf_counter()
         batch_size = self.recipe.train.batch_size
         indices = torch.randint(len(data), (batch_size,), generator=self.data_rng)
+        indices = indices[self.strategy.part(batch_size)]  # distributed: this process's share
         observed = data.batch(indices).to(self.device)
         metrics = self.algorithm.step(observed, indices, self.iteration)
         if (synthesis := self.algorithm.latest_synthesis()) is not None:
             metrics.update(self.guard.measure(synthesis))
+        metrics = self.strategy.reduce_metrics(metrics)  # distributed: means over the processes
+        self._share_rank0_state()
         self.iteration += 1
         metrics = {"iteration": self.iteration, **metrics, "seconds": time.perf_counter() - started}
-        self.directory.log(metrics)
-        self.events.call_event(
-            "coopkit_log_step", run=self, iteration=self.iteration, metrics=metrics
-        )
+        if self.strategy.is_main:
+            self.directory.log(metrics)
+            self.events.call_event(
+                "coopkit_log_step", run=self, iteration=self.iteration, metrics=metrics
+            )
         return metrics
 
     # ------------------------------------------------------------------ divergence
@@ -361,8 +485,10 @@ class Run:
         else:
             self._stop_diverged(problem)
         self._set_rollbacks(rollbacks)
-        self.directory.truncate_metrics(self.iteration)
         settings = self._step_settings()
+        if not self.strategy.is_main:
+            return
+        self.directory.truncate_metrics(self.iteration)
         self.directory.log_event(
             self.iteration,
             "rollback",
@@ -428,7 +554,12 @@ class Run:
         return settings
 
     def write_stage_samples(self) -> list[Path]:
+        """Sample grids of the latest stages; distributed, of every process's chains, written
+        by rank 0 (every process must call it)."""
         if self.writer is None:
+            return []
+        stages = {name: self.strategy.gather(b) for name, b in self.algorithm.stages().items()}
+        if not self.strategy.is_main:
             return []
         reference = self.data.batch(torch.arange(1))
         written = {
@@ -438,7 +569,7 @@ class Run:
                 self.value_range,
                 reference,
             )
-            for stage, batch in self.algorithm.stages().items()
+            for stage, batch in stages.items()
         }
         record_stages(self.directory, self.iteration, written)
         return [path for paths in written.values() for path in paths]
@@ -497,6 +628,15 @@ class Run:
             plugins=self.host.versions(),
             data=self.data_info,
         )
+        if self.strategy.distributed:  # every process's own streams (every process must call)
+            assert self._rank_rng is not None
+            streams = self.strategy.gather_objects(
+                (self._rank_rng.get_state(), torch.get_rng_state())
+            )
+            for rank, (engine, global_) in enumerate(streams):
+                tensors[f"rng.rank{rank}.engine"] = engine
+                tensors[f"rng.rank{rank}.torch"] = global_
+            metadata["world_size"] = self.strategy.world_size
         return tensors, metadata
 
     def _stateful_sampler(self, name: str) -> Sampler | None:
@@ -509,18 +649,22 @@ class Run:
         """Writes a checkpoint: into ``<path>/checkpoints/`` for a run directory, or to ``path``
         itself when it ends in ``.safetensors``. Returns the file written."""
         path = Path(path)
+        main = self.strategy.is_main  # distributed: every process calls, rank 0 writes
         if path.suffix != ".safetensors":
             directory = RunDirectory(path)
-            directory.path.mkdir(parents=True, exist_ok=True)
-            if not directory.recipe.exists():
-                directory.write_recipe(self.recipe_toml)
+            if main:
+                directory.path.mkdir(parents=True, exist_ok=True)
+                if not directory.recipe.exists():
+                    directory.write_recipe(self.recipe_toml)
             path = directory.checkpoints / checkpoint_name(self.iteration)
         tensors, metadata = self.state_tensors()
-        write_checkpoint(path, tensors, metadata)
+        if main:
+            write_checkpoint(path, tensors, metadata)
         return path
 
     def load_checkpoint(self, path: Path) -> None:
-        tensors, metadata = read_checkpoint(Path(path))
+        """Distributed, rank 0 reads the file and every process restores what it read."""
+        tensors, metadata = self._on_main(lambda: read_checkpoint(Path(path)))
         self._restore(tensors, metadata, path)
 
     def _restore(
@@ -530,3 +674,24 @@ class Run:
         self.rollbacks = restored.rollbacks
         self._set_rollbacks(restored.rollbacks)
         self.iteration = restored.iteration
+        if self.strategy.distributed:
+            self._restore_rank_streams(tensors, metadata, restored.iteration)
+
+    def _restore_rank_streams(
+        self, tensors: dict[str, torch.Tensor], metadata: dict[str, str], iteration: int
+    ) -> None:
+        """This process's own streams as the checkpoint saved them when it was written by as
+        many processes on the same device type (then training on is bit-identical); started
+        afresh for ``iteration`` otherwise (reproducible, but another trajectory)."""
+        assert self._rank_rng is not None
+        rank, engine = self.strategy.rank, f"rng.rank{self.strategy.rank}.engine"
+        same = (
+            int(metadata.get("world_size", 1)) == self.strategy.world_size
+            and metadata.get("device_type", "cpu") == self._rank_rng.device.type
+            and engine in tensors
+        )
+        if same:
+            self._rank_rng.set_state(tensors[engine])
+            torch.set_rng_state(tensors[f"rng.rank{rank}.torch"])
+        else:
+            self._seed_rank_streams(iteration)

@@ -1,0 +1,314 @@
+"""Training on two processes with torch.distributed (gloo, CPU), started the way torchrun starts
+them (RANK, WORLD_SIZE, MASTER_ADDR/PORT in the environment): the update equals one process's on
+the same global batch and chains, rank 0 alone writes, a distributed run resumes (on as many or
+on fewer processes), its checkpoint loads in one process, and a killed process stops the other
+with a message."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tomli_w
+import torch
+from safetensors.torch import load_file
+
+import coopkit
+from coopkit.core import SampleResult
+from coopkit.engine.checkpoint import read_checkpoint
+from coopkit.engine.distributed import (
+    Single,
+    check_divisible,
+    rank_seed,
+    wants_distributed,
+)
+from coopkit.errors import CoopkitWarning, RecipeError, UserError
+
+ITERATIONS = 4
+PROCESS_TIMEOUT = 90.0  # seconds a launched process may take before the test gives up on it
+# Float sums in another order (each process's mean, then the mean of the two): measured 1.2e-7.
+TOLERANCE = 1e-5
+
+# The nets of test_kill_resume.py, without batch norm (per-process batch statistics would differ
+# from one process's), and noise-free Langevin: the draft latents come from the stream every
+# process shares, so with no other randomness both runs draw exactly the same chains.
+RECIPE = {
+    "schema_version": 1,
+    "description": "two processes",
+    "seed": 0,
+    "descriptor": {
+        "name": "conv-descriptor",
+        "channels": [4, 4],
+        "kernels": [3, 3],
+        "strides": [2, 2],
+        "fc": 4,
+    },
+    "generator": {
+        "name": "deconv-generator",
+        "latent_dim": 4,
+        "channels": [4, 4],
+        "kernels": [4, 4],
+        "upsampling": [2, 2],
+        "normalization": "none",
+    },
+    "sampler": {"name": "langevin", "steps": 2, "step_size": 0.002, "noise": False},
+    "train": {"iterations": ITERATIONS, "chains": 4, "batch_size": 4, "device": "cpu"},
+    "output": {"sample_every": 2, "checkpoint_every": 2, "keep_checkpoints": 3},
+}
+
+
+def _write_recipe(folder: Path, name: str, images: Path, **train: object) -> Path:
+    recipe = copy.deepcopy(RECIPE)
+    recipe["data"] = {"name": "arrays", "path": str(images)}
+    recipe["train"].update(train)
+    recipe["output"]["dir"] = str(folder / name)
+    path = folder / f"{name}.toml"
+    path.write_text(tomli_w.dumps(recipe))
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _launch(recipe: Path, log: Path, *flags: str, world: int = 2) -> list[subprocess.Popen]:
+    """``world`` processes of `python -m coopkit run`, with the environment torchrun gives."""
+    port, processes = _free_port(), []
+    for rank in range(world):
+        env = dict(os.environ)
+        env.update(
+            OMP_NUM_THREADS="1",
+            MKL_NUM_THREADS="1",
+            COLUMNS="300",
+            NO_COLOR="1",
+            RANK=str(rank),
+            LOCAL_RANK=str(rank),
+            WORLD_SIZE=str(world),
+            LOCAL_WORLD_SIZE=str(world),
+            MASTER_ADDR="127.0.0.1",
+            MASTER_PORT=str(port),
+        )
+        command = [sys.executable, "-m", "coopkit", "run", str(recipe), "--no-progress", *flags]
+        with (log.parent / f"{log.name}.{rank}").open("w") as out:
+            processes.append(
+                subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+            )
+    return processes
+
+
+def _finish(processes: list[subprocess.Popen], log: Path) -> None:
+    try:
+        codes = [p.wait(timeout=PROCESS_TIMEOUT) for p in processes]
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+    logs = [(log.parent / f"{log.name}.{rank}").read_text() for rank in range(len(processes))]
+    assert codes == [0] * len(processes), logs
+
+
+def _weights(checkpoint: Path) -> dict[str, torch.Tensor]:
+    tensors = load_file(str(checkpoint))
+    return {k: v for k, v in tensors.items() if k.startswith(("descriptor.", "generator."))}
+
+
+def _assert_close(found: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> None:
+    assert found.keys() == expected.keys()
+    for name, value in expected.items():
+        torch.testing.assert_close(found[name], value, rtol=0, atol=TOLERANCE, msg=name)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    """The data, and a run of ITERATIONS iterations on two processes (checkpoints at 2 and 4)."""
+    folder = tmp_path_factory.mktemp("distributed")
+    images = np.random.default_rng(0).integers(0, 256, size=(32, 8, 8), dtype=np.uint8)
+    np.save(folder / "images.npy", images)
+    recipe = _write_recipe(folder, "two", folder / "images.npy")
+    _finish(_launch(recipe, folder / "two.log", "train.strategy=ddp"), folder / "two.log")
+    return folder
+
+
+def test_two_processes_update_as_one_process_on_the_global_batch(folder, tmp_path):
+    one = coopkit.build(_write_recipe(tmp_path, "one", folder / "images.npy")).fit(progress=False)
+    two = folder / "two"
+    _assert_close(
+        _weights(two / "checkpoints" / "iter_0000004.safetensors"),
+        _weights(one.directory.checkpoints / "iter_0000004.safetensors"),
+    )
+    # rank 0 alone wrote: one metrics line per iteration, means over both processes
+    lines = [json.loads(line) for line in (two / "metrics.jsonl").read_text().splitlines()]
+    expected = one.directory.iteration_metrics()
+    assert [line["iteration"] for line in lines] == [1, 2, 3, 4]
+    for line, alone in zip(lines, expected, strict=True):
+        for key in ("descriptor_loss", "f_observed", "f_revised", "generator_loss"):
+            assert line[key] == pytest.approx(alone[key], rel=1e-4, abs=1e-9), key
+    assert (two / "report.md").is_file()
+    assert sorted(p.name for p in (two / "samples").glob("iter_0000004_*")) == [
+        "iter_0000004_S1_draft.png",
+        "iter_0000004_S2_revision.png",
+        "iter_0000004_S3_reconstruction.png",
+    ]
+    # each process's own streams are kept, different from one another
+    tensors, metadata = read_checkpoint(two / "checkpoints" / "iter_0000004.safetensors")
+    assert metadata["world_size"] == "2"
+    assert not torch.equal(tensors["rng.rank0.engine"], tensors["rng.rank1.engine"])
+
+
+def test_a_distributed_checkpoint_loads_in_one_process(folder):
+    run = coopkit.load(folder / "two")
+    assert run.iteration == ITERATIONS
+    saved = _weights(folder / "two" / "checkpoints" / "iter_0000004.safetensors")
+    for name, value in run.descriptor.state_dict().items():
+        assert torch.equal(value, saved[f"descriptor.{name}"])
+    samples = run.sample(3, seed=1)
+    assert samples.shape == (3, 1, 8, 8) and bool(torch.isfinite(samples).all())
+
+
+def _cut_back_to_iteration_2(source: Path, target: Path) -> None:
+    shutil.copytree(source, target)
+    (target / "checkpoints" / "iter_0000004.safetensors").unlink()
+
+
+def test_a_distributed_run_resumes_on_two_processes_bit_identically_and_on_one(folder, tmp_path):
+    expected = _weights(folder / "two" / "checkpoints" / "iter_0000004.safetensors")
+    # on two processes again: every stream is restored, the result is bit-identical
+    _cut_back_to_iteration_2(folder / "two", tmp_path / "two")
+    recipe = _write_recipe(tmp_path, "two", folder / "images.npy")
+    _finish(
+        _launch(recipe, tmp_path / "two.log", "train.strategy=ddp", "--resume"),
+        tmp_path / "two.log",
+    )
+    resumed = _weights(tmp_path / "two" / "checkpoints" / "iter_0000004.safetensors")
+    assert all(torch.equal(resumed[k], v) for k, v in expected.items())
+    lines = (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["iteration"] for line in lines] == [1, 2, 3, 4]
+    # on one process (another number of processes): the same global batch and chains
+    _cut_back_to_iteration_2(folder / "two", tmp_path / "one")
+    run = coopkit.build(_write_recipe(tmp_path, "one", folder / "images.npy")).fit(
+        progress=False, resume=True
+    )
+    assert run.iteration == ITERATIONS
+    _assert_close(_weights(run.directory.checkpoints / "iter_0000004.safetensors"), expected)
+
+
+def test_a_killed_process_stops_the_other_with_a_message(folder, tmp_path):
+    recipe = _write_recipe(tmp_path, "killed", folder / "images.npy", iterations=100_000)
+    log = tmp_path / "killed.log"
+    overrides = ["train.strategy=ddp", "output.checkpoint_every=1", "output.sample_every=1000"]
+    processes = _launch(recipe, log, *overrides)
+    metrics = tmp_path / "killed" / "metrics.jsonl"
+    try:
+        deadline = time.monotonic() + PROCESS_TIMEOUT
+        while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 3):
+            assert time.monotonic() < deadline, "the run did not start"
+            assert all(p.poll() is None for p in processes), "a process ended early"
+            time.sleep(0.05)
+        processes[1].send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        code = processes[0].wait(timeout=30)
+        seconds = time.monotonic() - killed
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+    output = (tmp_path / "killed.log.0").read_text()
+    assert code == 1, output
+    assert "another process died or did not answer" in output
+    assert "Continue with --resume" in output
+    assert "Traceback" not in output
+    assert seconds < 10  # noticed at once: a dead peer closes its connections
+    latest = sorted((tmp_path / "killed" / "checkpoints").glob("iter_*.safetensors"))[-1]
+    read_checkpoint(latest)  # whole: reads back and matches its digest
+
+
+def _rank_with_a_fault(rank: int, recipe: Path, port: int) -> None:
+    """A process of a 2-process run (started by torch.multiprocessing) whose rank 1 alone gets a
+    NaN revision at iteration 3; writes where the run ended to ``rank<r>.json``."""
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1")
+    os.environ["MASTER_PORT"] = str(port)
+    torch.set_num_threads(1)
+    run = coopkit.build(recipe, ["train.strategy=ddp"])
+    if rank == 1:
+        run_sampler, calls = run.sampler.run, {"n": 0}
+
+        def spoiled(*args, **kwargs):
+            calls["n"] += 1
+            result = run_sampler(*args, **kwargs)
+            if calls["n"] == 3:
+                return SampleResult(torch.full_like(result.x, float("nan")), result.stats)
+            return result
+
+        run.sampler.run = spoiled
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CoopkitWarning)
+        run.fit(progress=False)
+    ended = {"iteration": run.iteration, "rollbacks": run.rollbacks}
+    (recipe.parent / f"rank{rank}.json").write_text(json.dumps(ended))
+
+
+def test_one_diverging_process_rolls_every_process_back(folder, tmp_path):
+    recipe = _write_recipe(tmp_path, "fault", folder / "images.npy")
+    torch.multiprocessing.start_processes(
+        _rank_with_a_fault, args=(recipe, _free_port()), nprocs=2, start_method="spawn"
+    )
+    ended = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    assert ended == [{"iteration": ITERATIONS, "rollbacks": 1}] * 2
+    lines = [
+        json.loads(line) for line in (tmp_path / "fault" / "metrics.jsonl").read_text().splitlines()
+    ]
+    events = [line for line in lines if "event" in line]
+    assert [(e["event"], e["diverged_at"], e["iteration"]) for e in events] == [("rollback", 3, 2)]
+
+
+# ---------------------------------------------------------------------- in one process
+
+
+def test_counts_must_split_evenly_across_the_processes():
+    check_divisible("r.toml", 2, chains=4, batch_size=2)
+    with pytest.raises(RecipeError) as caught:
+        check_divisible("r.toml", 2, chains=3, batch_size=4)
+    assert "train.chains" in str(caught.value) and "multiple of 2" in str(caught.value)
+
+
+def test_strategy_follows_the_launcher(monkeypatch):
+    for name in ("RANK", "WORLD_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    assert not wants_distributed("auto") and not wants_distributed("ddp")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert not wants_distributed("auto") and wants_distributed("ddp")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert wants_distributed("auto") and not wants_distributed("single")
+
+
+def test_ddp_without_torchrun_is_a_user_error(tmp_path, monkeypatch):
+    for name in ("RANK", "WORLD_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    np.save(tmp_path / "images.npy", np.zeros((4, 8, 8), dtype=np.uint8))
+    recipe = _write_recipe(tmp_path, "run", tmp_path / "images.npy")
+    run = coopkit.build(recipe, ["train.strategy=ddp"])
+    with pytest.raises(UserError, match="torchrun --nproc-per-node N -m coopkit run"):
+        run.fit(progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_one_process_draws_as_before():
+    rng, again = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    drawn = Single().draw(lambda n, g: torch.randn(n, 2, generator=g), 4, rng)
+    assert torch.equal(drawn, torch.randn(4, 2, generator=again))
+    seeds = {rank_seed(0, rank, 0) for rank in range(4)} | {rank_seed(1, 0, 0), rank_seed(0, 0, 2)}
+    assert len(seeds) == 6
