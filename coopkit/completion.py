@@ -238,6 +238,41 @@ class CompletionResult:
     )
     settings: dict[str, Any] = field(default_factory=dict)
 
+    def add_mask(
+        self,
+        spec: str,
+        examples: torch.Tensor,
+        mask: torch.Tensor,
+        occluded: torch.Tensor,
+        recovered: torch.Tensor,
+        *,
+        baselines: dict[str, Any],
+        value_range: tuple[float, float],
+        extra_scores: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        """Scores coopkit's ``recovered`` examples and each baseline's fill of the same ``mask``
+        (1 observed, 0 occluded) on the occluded entries: ``error`` and ``psnr``, plus each
+        ``extra_scores`` function of (filled, examples) giving one value per example; and keeps
+        the panels to show."""
+        say = progress or (lambda message: None)
+        filled = {"coopkit": recovered}
+        for name, baseline in baselines.items():
+            say(f"mask {spec}: {name}")
+            filled[name] = baseline.inpaint(examples, mask)
+        self.scores[spec] = {
+            method: {
+                "error": MetricValue.of(occluded_error(examples, values, mask, value_range)),
+                "psnr": MetricValue.of(occluded_psnr(examples, values, mask, value_range)),
+                **{
+                    name: MetricValue.of(score(values, examples))
+                    for name, score in (extra_scores or {}).items()
+                },
+            }
+            for method, values in filled.items()
+        }
+        self.panels[spec] = {"original": examples, "occluded": occluded, **filled}
+
     def as_dict(self) -> dict:
         return {
             mask: {

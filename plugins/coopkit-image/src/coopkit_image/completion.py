@@ -11,10 +11,8 @@ from coopkit.completion import (
     CompletionResult,
     fit_baselines,
     infer_latents,
-    occluded_error,
-    occluded_psnr,
 )
-from coopkit.core import BaselineParams, CompletionBaseline, MetricValue
+from coopkit.core import BaselineParams, CompletionBaseline
 from coopkit.errors import UserError
 from coopkit.evaluation import training_examples
 
@@ -170,16 +168,15 @@ def run_completion(
             rng=latent_rng,
         )
         with torch.no_grad():
-            recovered = {"coopkit": run.generator(latents)}
-        for name, baseline in baselines.items():
-            say(f"mask {spec}: {name}")
-            recovered[name] = baseline.inpaint(images, mask)
-        result.scores[spec] = {
-            method: {
-                "error": MetricValue.of(occluded_error(images, filled, mask, run.value_range)),
-                "psnr": MetricValue.of(occluded_psnr(images, filled, mask, run.value_range)),
-            }
-            for method, filled in recovered.items()
-        }
-        result.panels[spec] = {"original": images, "occluded": occluded, **recovered}
+            recovered = run.generator(latents)
+        result.add_mask(
+            spec,
+            images,
+            mask,
+            occluded,
+            recovered,
+            baselines=baselines,
+            value_range=run.value_range,
+            progress=say,
+        )
     return result

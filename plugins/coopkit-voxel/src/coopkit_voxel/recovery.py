@@ -17,11 +17,9 @@ import torch
 from coopkit.completion import (
     CompletionResult,
     fit_baselines,
-    occluded_error,
-    occluded_psnr,
     revise_missing,
 )
-from coopkit.core import BaselineParams, CompletionBaseline, MetricValue
+from coopkit.core import BaselineParams, CompletionBaseline
 from coopkit.errors import UserError
 from coopkit.evaluation import training_examples
 from coopkit_voxel.metrics import shapes
@@ -208,21 +206,18 @@ def run_completion(
         mask = random_voxel_masks(len(grids), tuple(grids.shape[2:]), fraction, rng).to(run.device)
         occluded = torch.where(mask > 0.5, grids, torch.full_like(grids, low))
         say(f"mask {spec}: {steps} Langevin steps of the descriptor on {len(grids)} shapes")
-        recovered = {
-            "coopkit": recover(
-                run, grids, mask, steps=steps, step_size=step_size, noise=noise, rng=chain_rng
-            )
-        }
-        for name, baseline in baselines.items():
-            say(f"mask {spec}: {name}")
-            recovered[name] = baseline.inpaint(grids, mask)
-        result.scores[spec] = {
-            method: {
-                "error": MetricValue.of(occluded_error(grids, filled, mask, run.value_range)),
-                "psnr": MetricValue.of(occluded_psnr(grids, filled, mask, run.value_range)),
-                "iou": MetricValue.of(shape_iou(filled, grids, run.value_range)),
-            }
-            for method, filled in recovered.items()
-        }
-        result.panels[spec] = {"original": grids, "occluded": occluded, **recovered}
+        recovered = recover(
+            run, grids, mask, steps=steps, step_size=step_size, noise=noise, rng=chain_rng
+        )
+        result.add_mask(
+            spec,
+            grids,
+            mask,
+            occluded,
+            recovered,
+            baselines=baselines,
+            value_range=run.value_range,
+            extra_scores={"iou": lambda filled, grids: shape_iou(filled, grids, run.value_range)},
+            progress=say,
+        )
     return result
