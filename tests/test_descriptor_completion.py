@@ -7,24 +7,9 @@ from __future__ import annotations
 
 import torch
 from einops import reduce
-from torch import nn
 
 from coopkit.completion import keep_observed, projected_langevin, revise_missing
-from coopkit.core import EnergyModel
-
-S = 1.0
-
-
-class Quadratic(nn.Module):
-    """f(Y) = ||Y||²/(2s²) − ||Y − T||²/2: ℰ(Y) = ||Y − T||²/2."""
-
-    def __init__(self, target: torch.Tensor):
-        super().__init__()
-        self.register_buffer("target", target)
-
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        own = reduce(y.square(), "b ... -> b", "sum") / (2 * S**2)
-        return own - reduce((y - self.target).square(), "b ... -> b", "sum") / 2
+from coopkit.testing import QuadraticDescriptor
 
 
 def test_the_gap_to_the_minimum_shrinks_by_one_minus_half_delta_squared_a_step():
@@ -32,7 +17,7 @@ def test_the_gap_to_the_minimum_shrinks_by_one_minus_half_delta_squared_a_step()
     target = torch.rand((1, 2, 4, 4), generator=generator)
     examples = torch.rand((3, 2, 4, 4), generator=generator)
     mask = (torch.rand((3, 1, 4, 4), generator=generator) > 0.5).float()
-    descriptor = EnergyModel(Quadratic(target), reference_std=S)
+    descriptor = QuadraticDescriptor(target)
     steps, delta = 25, 0.3
     recovered = revise_missing(
         descriptor, examples, mask, fill=-1.0, steps=steps, step_size=delta, batch_size=2

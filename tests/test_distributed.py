@@ -23,6 +23,7 @@ import pytest
 import tomli_w
 import torch
 from safetensors.torch import load_file
+from tiny_nets import tiny_nets
 
 import coopkit
 from coopkit.core import SampleResult
@@ -47,21 +48,7 @@ RECIPE = {
     "schema_version": 1,
     "description": "two processes",
     "seed": 0,
-    "descriptor": {
-        "name": "conv-descriptor",
-        "channels": [4, 4],
-        "kernels": [3, 3],
-        "strides": [2, 2],
-        "fc": 4,
-    },
-    "generator": {
-        "name": "deconv-generator",
-        "latent_dim": 4,
-        "channels": [4, 4],
-        "kernels": [4, 4],
-        "upsampling": [2, 2],
-        "normalization": "none",
-    },
+    **tiny_nets(normalization="none"),
     "sampler": {"name": "langevin", "steps": 2, "step_size": 0.002, "noise": False},
     "train": {"iterations": ITERATIONS, "chains": 4, "batch_size": 4, "device": "cpu"},
     "output": {"sample_every": 2, "checkpoint_every": 2, "keep_checkpoints": 3},

@@ -21,6 +21,7 @@ import pytest
 import tomli_w
 import torch
 from safetensors.torch import load_file
+from tiny_nets import tiny_nets
 
 ITERATIONS = 40
 SEED = 20240611  # picks the kill points; the same seed kills at the same points
@@ -35,20 +36,7 @@ RECIPE = {
     "schema_version": 1,
     "description": "killed and resumed",
     "seed": 0,
-    "descriptor": {
-        "name": "conv-descriptor",
-        "channels": [4, 4],
-        "kernels": [3, 3],
-        "strides": [2, 2],
-        "fc": 4,
-    },
-    "generator": {
-        "name": "deconv-generator",
-        "latent_dim": 4,
-        "channels": [4, 4],
-        "kernels": [4, 4],
-        "upsampling": [2, 2],
-    },
+    **tiny_nets(),
     "sampler": {"name": "langevin", "steps": 2, "step_size": 0.002},
     "train": {"iterations": ITERATIONS, "chains": 4, "batch_size": 4, "device": "cpu"},
     "output": {"sample_every": 10_000, "checkpoint_every": 1, "keep_checkpoints": 2},

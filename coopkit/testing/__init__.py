@@ -5,6 +5,8 @@
 - One check per kind — :func:`check_energy_model`, :func:`check_latent_model`,
   :func:`check_sampler`, :func:`check_teacher`, :func:`check_data_source`, :func:`check_metric`,
   :func:`check_baseline`, :func:`check_writer` — for components built by hand.
+- :class:`TinyGenerator` and :class:`QuadraticDescriptor` (energy ||Y − target||²/2) are nets
+  with known answers for checking teachers and descriptor-based tasks.
 - :func:`isolated_host` is a plugin host holding only the plugins a test names; the pytest
   fixture ``coopkit_host`` (:mod:`coopkit.pytest_plugin`) also makes it the process's host for
   the test.
@@ -13,6 +15,7 @@ Each check raises ``AssertionError`` with a message that says what is wrong.
 """
 
 from coopkit.testing.checks import (
+    QuadraticDescriptor,
     TinyGenerator,
     check_baseline,
     check_data_source,
@@ -28,6 +31,7 @@ from coopkit.testing.plugin import PluginReport, check_plugin
 
 __all__ = [
     "PluginReport",
+    "QuadraticDescriptor",
     "TinyGenerator",
     "check_baseline",
     "check_data_source",

@@ -18,6 +18,7 @@ from coopkit.core import (
     CompletionBaseline,
     DataSource,
     EnergyModel,
+    EnergyParams,
     LatentModel,
     LatentParams,
     Metric,
@@ -156,6 +157,29 @@ class TinyGenerator(LatentModel[LatentParams]):
             nn.Linear(latent, math.prod(shape)), nn.Tanh(), nn.Unflatten(1, tuple(shape))
         )
         super().__init__(net, latent_shape=(latent,), noise_std=0.3)
+
+
+class _TowardTarget(nn.Module):
+    """f(Y) = ||Y||²/(2s²) − ||Y − T||²/2 per example."""
+
+    def __init__(self, target: torch.Tensor, reference_std: float):
+        super().__init__()
+        self.target: torch.Tensor
+        self.register_buffer("target", target)
+        self.reference_std = reference_std
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        own = y.square().flatten(1).sum(1) / (2 * self.reference_std**2)
+        return own - (y - self.target).square().flatten(1).sum(1) / 2
+
+
+class QuadraticDescriptor(EnergyModel[EnergyParams]):
+    """A descriptor with a known answer, for checking what runs Langevin on a descriptor: its
+    energy ℰ(Y) = ||Y||²/(2s²) − f(Y) is ||Y − target||²/2, minimal at ``target`` (broadcast over
+    the batch), and a noise-free Langevin step of size δ shrinks the gap to it by (1 − δ²/2)."""
+
+    def __init__(self, target: torch.Tensor, reference_std: float = 1.0):
+        super().__init__(_TowardTarget(target, reference_std), reference_std=reference_std)
 
 
 def check_teacher(

@@ -17,31 +17,18 @@ from coopkit_voxel.recovery import (
     run_completion,
     shape_iou,
 )
-from einops import reduce
 from torch import nn
 
 from coopkit.completion import revise_missing
 from coopkit.core import EnergyModel
 from coopkit.errors import UserError
-from coopkit.testing import check_baseline
+from coopkit.testing import QuadraticDescriptor, check_baseline
 
 S = 0.5  # reference std of the toy descriptors
 
 
-class TowardTarget(nn.Module):
-    """f(Y) = ||Y||²/(2s²) − ||Y − T||²/2, so that ℰ(Y) = ||Y||²/(2s²) − f(Y) = ||Y − T||²/2."""
-
-    def __init__(self, target: torch.Tensor):
-        super().__init__()
-        self.register_buffer("target", target)
-
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        own = reduce(y.square(), "b ... -> b", "sum") / (2 * S**2)
-        return own - reduce((y - self.target).square(), "b ... -> b", "sum") / 2
-
-
 def toward(target: torch.Tensor) -> EnergyModel:
-    return EnergyModel(TowardTarget(target), reference_std=S)
+    return QuadraticDescriptor(target, reference_std=S)
 
 
 def grids(n: int, side: int = 6, seed: int = 0) -> torch.Tensor:
