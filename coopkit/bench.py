@@ -7,6 +7,12 @@ products) on one extra iteration, phase by phase. (``FlopCounterMode`` itself ca
 module tracker breaks ``torch.autograd.grad(..., inputs=...)``, which every sampler calls.) The machine's reference is the dense fp32
 matrix product measured in the same process, so that the efficiency is a ratio of two
 measurements taken side by side.
+
+Under torchrun (``torchrun --nproc-per-node N -m coopkit bench RECIPE``, with ``train.strategy``
+asking for a distributed run as :meth:`Run.fit` does) the processes join as in training and each
+times its own share of the step, gradient all-reduces and the other per-iteration exchanges
+included; rank 0's result carries every rank's figures and their aggregate
+(:class:`DistributedFigures`).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import platform
 import resource
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -47,6 +53,62 @@ class PhaseFigures:
 
 
 @dataclass
+class RankFigures:
+    """One process's share of the step and how fast it ran it."""
+
+    rank: int
+    seconds_per_iteration: float
+    chains: int
+    examples: int
+    peak_memory_bytes: int
+
+    @property
+    def chains_per_second(self) -> float:
+        return self.chains / self.seconds_per_iteration
+
+    @property
+    def examples_per_second(self) -> float:
+        return self.examples / self.seconds_per_iteration
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "chains_per_second": self.chains_per_second,
+            "examples_per_second": self.examples_per_second,
+        }
+
+
+@dataclass
+class DistributedFigures:
+    """Every rank's figures (rank order) of a distributed bench, and their aggregate: the rates
+    summed, the iteration as long as the slowest rank's."""
+
+    per_rank: list[RankFigures]
+
+    @property
+    def world_size(self) -> int:
+        return len(self.per_rank)
+
+    def aggregate(self) -> dict[str, Any]:
+        slowest = max(figures.seconds_per_iteration for figures in self.per_rank)
+        return {
+            "seconds_per_iteration": slowest,
+            "iterations_per_second": 1.0 / slowest,
+            "chains": sum(figures.chains for figures in self.per_rank),
+            "examples": sum(figures.examples for figures in self.per_rank),
+            "chains_per_second": sum(figures.chains_per_second for figures in self.per_rank),
+            "examples_per_second": sum(figures.examples_per_second for figures in self.per_rank),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "world_size": self.world_size,
+            "per_rank": [figures.as_dict() for figures in self.per_rank],
+            "aggregate": self.aggregate(),
+        }
+
+
+@dataclass
 class BenchResult:
     recipe: str
     iterations: int
@@ -56,6 +118,8 @@ class BenchResult:
     peak_memory_bytes: int
     phases: dict[str, PhaseFigures]
     environment: dict[str, Any] = field(default_factory=dict)
+    rank: int = 0  # distributed: this process's rank (only rank 0 reports)
+    distributed: DistributedFigures | None = None  # distributed: every rank's figures
 
     @property
     def flops_per_second(self) -> float:
@@ -82,6 +146,7 @@ class BenchResult:
             "peak_memory_bytes": self.peak_memory_bytes,
             "phases": phases,
             **self.environment,
+            **({"distributed": self.distributed.as_dict()} if self.distributed else {}),
         }
 
 
@@ -117,11 +182,14 @@ class _TrainingStep:
 
     def __call__(self) -> dict[str, float]:
         run = self.run
-        indices = torch.randint(
-            len(self.data), (run.recipe.train.batch_size,), generator=run.data_rng
-        )
+        batch_size = run.recipe.train.batch_size
+        indices = torch.randint(len(self.data), (batch_size,), generator=run.data_rng)
+        indices = indices[run.strategy.part(batch_size)]  # distributed: this process's share
         observed = self.data.batch(indices).to(run.device)
         metrics = run.algorithm.step(observed, indices, self.iteration)
+        if run.strategy.distributed:  # the exchanges of an iteration, as training has them
+            run.strategy.reduce_metrics(metrics)
+            run._share_rank0_state()
         self.iteration += 1
         return metrics
 
@@ -165,11 +233,33 @@ def peak_memory_bytes(device: torch.device) -> int:
     return int(peak if platform.system() == "Darwin" else peak * 1024)
 
 
+@contextmanager
+def _joined(run: Run) -> Iterator[None]:
+    """Under torchrun, the processes joined as :meth:`Run.fit` joins them (the shares, the
+    gradient averaging, rank 0's weights everywhere); one process: nothing changes."""
+    run._distribute()
+    try:
+        if run.strategy.distributed:
+            nets = [n for n in (run.descriptor, run.generator) if n is not None]
+            run.strategy.broadcast_tensors([t for n in nets for t in n.state_dict().values()])
+        yield
+    finally:
+        run._undistribute()
+
+
 def bench(
     run: Run, *, iterations: int = 5, warmup: int = 1, say=lambda message: None
 ) -> BenchResult:
-    """Times ``iterations`` training steps of ``run`` after ``warmup`` untimed ones."""
+    """Times ``iterations`` training steps of ``run`` after ``warmup`` untimed ones.
+
+    Under torchrun each process times its own share; the result's :attr:`BenchResult.distributed`
+    holds every rank's figures (on every rank)."""
     keep_freed_memory()
+    with _joined(run):
+        return _bench(run, iterations=iterations, warmup=warmup, say=say)
+
+
+def _bench(run: Run, *, iterations: int, warmup: int, say: Callable[[str], None]) -> BenchResult:
     step = _TrainingStep(run)
     say(f"warm-up: {warmup} iteration(s)")
     for _ in range(warmup):
@@ -190,6 +280,17 @@ def bench(
         for phase in PHASES:
             if f"seconds_{phase}" in metrics:
                 phase_seconds[phase].append(metrics[f"seconds_{phase}"])
+    strategy, train = run.strategy, run.recipe.train
+    distributed = None
+    if strategy.distributed:
+        mine = RankFigures(
+            rank=strategy.rank,
+            seconds_per_iteration=statistics.median(totals),
+            chains=strategy.share(train.chains),
+            examples=strategy.share(train.batch_size),
+            peak_memory_bytes=peak_memory_bytes(run.device),
+        )
+        distributed = DistributedFigures(strategy.gather_objects(mine))
     say("measuring the matrix product")
     phases = {
         phase: PhaseFigures(statistics.median(seconds), flops.get(phase, 0.0))
@@ -209,4 +310,6 @@ def bench(
             "device": str(run.device),
             "torch_version": torch.__version__,
         },
+        rank=strategy.rank,
+        distributed=distributed,
     )

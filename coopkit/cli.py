@@ -5,6 +5,7 @@ Importing this module does not import torch: ``coopkit --help`` stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -289,19 +290,31 @@ def bench(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object on stdout")] = False,
 ) -> None:
     """Time the recipe's training step per phase: seconds, FLOPs, FLOP/s, and the efficiency
-    against this machine's matrix-multiply rate measured in the same run. Writes nothing."""
+    against this machine's matrix-multiply rate measured in the same run. Writes nothing.
+
+    On several processes: torchrun --nproc-per-node N -m coopkit bench RECIPE; each process times
+    its share, rank 0 reports every rank's throughput and their sum (see docs/distributed.md)."""
     import torch
 
     import coopkit
     from coopkit.bench import bench as run_bench
+    from coopkit.engine.distributed import PeerFailure
 
     if threads is not None:
         torch.set_num_threads(threads)
     built = coopkit.build(recipe, overrides or [])
-    quiet = as_json or not sys.stderr.isatty()
-    with errors.status("benchmarking", spinner="dots") as status:
-        say = (lambda message: None) if quiet else (lambda message: status.update(message))
-        result = run_bench(built, iterations=iterations, warmup=warmup, say=say)
+    main = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 speaks for all
+    quiet = as_json or not sys.stderr.isatty() or not main
+    shown = errors.status("benchmarking", spinner="dots") if main else contextlib.nullcontext()
+    try:
+        with shown as status:
+            say: Any = (lambda message: None) if quiet or status is None else status.update
+            result = run_bench(built, iterations=iterations, warmup=warmup, say=say)
+    except PeerFailure as failure:
+        errors.print(f"[red]error[/]: {escape(str(failure))}", highlight=False)
+        raise typer.Exit(1) from None
+    if result.rank != 0:
+        return
     if as_json:
         print(json.dumps(result.as_dict(), indent=2))
         return
@@ -328,6 +341,29 @@ def bench(
         f"{result.peak_memory_bytes / 2**30:.2f} GiB; {environment['threads']} thread(s) on "
         f"{environment['device']}, torch {environment['torch_version']}"
     )
+    if result.distributed is not None:
+        ranks = Table(
+            "rank", "s/iteration", "chains/s", "examples/s", title=f"{title}: every process"
+        )
+        for figures in result.distributed.per_rank:
+            ranks.add_row(
+                str(figures.rank),
+                f"{figures.seconds_per_iteration:.4f}",
+                f"{figures.chains_per_second:.1f}",
+                f"{figures.examples_per_second:.1f}",
+            )
+        total = result.distributed.aggregate()
+        ranks.add_row(
+            f"[bold]all {result.distributed.world_size}",
+            f"{total['seconds_per_iteration']:.4f}",
+            f"{total['chains_per_second']:.1f}",
+            f"{total['examples_per_second']:.1f}",
+        )
+        console.print(ranks)
+        console.print(
+            f"phases, FLOPs and efficiency above: rank 0's share of the step; all "
+            f"{result.distributed.world_size}: the slowest rank's iteration, the rates summed"
+        )
 
 
 @app.command()

@@ -1,8 +1,9 @@
 """Training on two processes with torch.distributed (gloo, CPU), started the way torchrun starts
 them (RANK, WORLD_SIZE, MASTER_ADDR/PORT in the environment): the update equals one process's on
 the same global batch and chains, rank 0 alone writes, a distributed run resumes (on as many or
-on fewer processes), its checkpoint loads in one process, and a killed process stops the other
-with a message."""
+on fewer processes), its checkpoint loads in one process, Algorithm G updates as one process, a
+killed or a hung process stops the other with a message, and `coopkit bench` reports every
+rank's throughput."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import warnings
 from pathlib import Path
 
@@ -71,23 +73,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _torchrun_environment(rank: int, world: int, port: int) -> dict[str, str]:
+    """What torchrun gives process ``rank`` of ``world`` (one thread each)."""
+    env = dict(os.environ)
+    env.update(
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        COLUMNS="300",
+        NO_COLOR="1",
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_WORLD_SIZE=str(world),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+    )
+    return env
+
+
 def _launch(recipe: Path, log: Path, *flags: str, world: int = 2) -> list[subprocess.Popen]:
     """``world`` processes of `python -m coopkit run`, with the environment torchrun gives."""
     port, processes = _free_port(), []
     for rank in range(world):
-        env = dict(os.environ)
-        env.update(
-            OMP_NUM_THREADS="1",
-            MKL_NUM_THREADS="1",
-            COLUMNS="300",
-            NO_COLOR="1",
-            RANK=str(rank),
-            LOCAL_RANK=str(rank),
-            WORLD_SIZE=str(world),
-            LOCAL_WORLD_SIZE=str(world),
-            MASTER_ADDR="127.0.0.1",
-            MASTER_PORT=str(port),
-        )
+        env = _torchrun_environment(rank, world, port)
         command = [sys.executable, "-m", "coopkit", "run", str(recipe), "--no-progress", *flags]
         with (log.parent / f"{log.name}.{rank}").open("w") as out:
             processes.append(
@@ -155,6 +163,35 @@ def test_two_processes_update_as_one_process_on_the_global_batch(folder, tmp_pat
     assert not torch.equal(tensors["rng.rank0.engine"], tensors["rng.rank1.engine"])
 
 
+def test_algorithm_g_on_two_processes_updates_as_one_process(folder, tmp_path):
+    """Algorithm G: each process infers the latents of its share of the batch; the table of
+    every example's latents is the single process's on every process (rank 0 checkpoints it)."""
+    recipes = []
+    for name in ("one", "two"):
+        path = _write_recipe(tmp_path, name, folder / "images.npy", algorithm="generator")
+        recipe = tomllib.loads(path.read_text())
+        del recipe["descriptor"], recipe["sampler"]
+        recipe["teacher"] = {
+            "name": "langevin-inference",
+            "steps": 2,
+            "step_size": 0.1,
+            "sampler_options": {"noise": False},
+        }
+        path.write_text(tomli_w.dumps(recipe))
+        recipes.append(path)
+    one = coopkit.build(recipes[0]).fit(progress=False)
+    log = tmp_path / "g.log"
+    _finish(_launch(recipes[1], log, "train.strategy=ddp"), log)
+    name = "iter_0000004.safetensors"
+    found = load_file(str(tmp_path / "two" / "checkpoints" / name))
+    expected = load_file(str(one.directory.checkpoints / name))
+    shared = [k for k in expected if k.startswith("generator.") or "latents" in k]
+    assert any("latents" in k for k in shared)
+    _assert_close({k: found[k] for k in shared}, {k: expected[k] for k in shared})
+    samples = sorted(p.name for p in (tmp_path / "two" / "samples").glob("iter_0000004_*"))
+    assert samples == ["iter_0000004_S1_draft.png", "iter_0000004_S3_reconstruction.png"]
+
+
 def test_a_distributed_checkpoint_loads_in_one_process(folder):
     run = coopkit.load(folder / "two")
     assert run.iteration == ITERATIONS
@@ -220,6 +257,90 @@ def test_a_killed_process_stops_the_other_with_a_message(folder, tmp_path):
     assert seconds < 10  # noticed at once: a dead peer closes its connections
     latest = sorted((tmp_path / "killed" / "checkpoints").glob("iter_*.safetensors"))[-1]
     read_checkpoint(latest)  # whole: reads back and matches its digest
+
+
+def test_a_hung_process_stops_the_other_within_the_timeout(folder, tmp_path):
+    # the same limit holds for start-up, when the processes meet: both start at once, and 8 s
+    # leaves room for one of them to be slow to import on a busy machine
+    timeout = 8.0
+    recipe = _write_recipe(tmp_path, "hung", folder / "images.npy", iterations=100_000)
+    log = tmp_path / "hung.log"
+    overrides = [
+        "train.strategy=ddp",
+        f"train.distributed_timeout={timeout}",
+        "output.checkpoint_every=1",
+        "output.sample_every=1000",
+    ]
+    processes = _launch(recipe, log, *overrides)
+    metrics = tmp_path / "hung" / "metrics.jsonl"
+    try:
+        deadline = time.monotonic() + PROCESS_TIMEOUT
+        while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 3):
+            assert time.monotonic() < deadline, "the run did not start"
+            assert all(p.poll() is None for p in processes), "a process ended early"
+            time.sleep(0.05)
+        processes[1].send_signal(signal.SIGSTOP)  # alive, its connections open, silent
+        hung = time.monotonic()
+        code = processes[0].wait(timeout=timeout + 25)
+        seconds = time.monotonic() - hung
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()  # SIGKILL ends a stopped process too
+    output = (tmp_path / "hung.log.0").read_text()
+    assert code == 1, output
+    assert "another process died or did not answer within train.distributed_timeout = 8 s" in (
+        output
+    )
+    assert "Continue with --resume" in output
+    assert "Traceback" not in output
+    assert timeout - 0.5 < seconds < timeout + 10, seconds
+    latest = sorted((tmp_path / "hung" / "checkpoints").glob("iter_*.safetensors"))[-1]
+    assert str(latest) in output.replace("\n", "")  # the message names it
+    read_checkpoint(latest)  # whole: reads back and matches its digest
+
+
+def test_bench_on_two_processes_reports_every_rank_and_the_sum(folder, tmp_path):
+    recipe = _write_recipe(tmp_path, "bench", folder / "images.npy")
+    port, processes, outputs = _free_port(), [], []
+    for rank in range(2):
+        command = [sys.executable, "-m", "coopkit", "bench", str(recipe), "train.strategy=ddp"]
+        command += ["--iterations", "2", "--json"]
+        out, err = tmp_path / f"bench.{rank}.out", tmp_path / f"bench.{rank}.err"
+        outputs.append((out, err))
+        with out.open("w") as stdout, err.open("w") as stderr:
+            environment = _torchrun_environment(rank, 2, port)
+            processes.append(
+                subprocess.Popen(command, stdout=stdout, stderr=stderr, env=environment)
+            )
+    try:
+        codes = [p.wait(timeout=PROCESS_TIMEOUT) for p in processes]
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+    assert codes == [0, 0], [err.read_text() for _, err in outputs]
+    assert outputs[1][0].read_text() == ""  # rank 1 prints nothing
+    report = json.loads(outputs[0][0].read_text())  # rank 0: one JSON object
+    assert report["seconds_per_iteration"] > 0 and "phases" in report
+    distributed = report["distributed"]
+    assert distributed["world_size"] == 2
+    ranks = distributed["per_rank"]
+    assert [r["rank"] for r in ranks] == [0, 1]
+    assert [(r["chains"], r["examples"]) for r in ranks] == [(2, 2), (2, 2)]  # 4 chains, 4 examples
+    for figures in ranks:
+        assert figures["seconds_per_iteration"] > 0
+        assert figures["examples_per_second"] == pytest.approx(2 / figures["seconds_per_iteration"])
+    assert ranks[0]["seconds_per_iteration"] == report["seconds_per_iteration"]
+    aggregate = distributed["aggregate"]
+    assert aggregate["seconds_per_iteration"] == max(r["seconds_per_iteration"] for r in ranks)
+    assert aggregate["examples_per_second"] == pytest.approx(
+        sum(r["examples_per_second"] for r in ranks)
+    )
+    assert aggregate["chains_per_second"] == pytest.approx(
+        sum(r["chains_per_second"] for r in ranks)
+    )
+    assert not (tmp_path / "bench").exists()  # bench writes nothing
 
 
 def _rank_with_a_fault(rank: int, recipe: Path, port: int) -> None:

@@ -35,7 +35,9 @@ class AlgorithmG(Algorithm[GeneratorParts]):
             x, inference_stats = teacher.infer(p.generator, self.latents[indices], observed, p.rng)
         with timer("G2"):  # reconstruction of the observed examples
             loss = teacher.reconstruct(p.generator, x, observed, p.generator_optimizer)
-        self.latents[indices] = x
+        # distributed: every process's examples and latents (the global batch, in order), so that
+        # every process keeps the whole table, as one process would
+        self.latents[p.shard.gather(indices)] = p.shard.gather(x)
         self._observed, self._inferred = observed, x
         return {"generator_loss": loss, **inference_stats, **timer.seconds}
 
@@ -45,7 +47,8 @@ class AlgorithmG(Algorithm[GeneratorParts]):
         p = self.parts
         with torch.no_grad(), batch_norm_stats_frozen(p.generator):
             p.generator.train()
-            return {"S1": p.generator(self.preview_latents), "S3": p.generator(self._inferred)}
+            preview = self.preview_latents[p.shard.part(p.train.chains)]  # distributed: a share
+            return {"S1": p.generator(preview), "S3": p.generator(self._inferred)}
 
     def state(self) -> dict[str, torch.Tensor]:
         return {"latents": self.latents}

@@ -9,6 +9,8 @@ model together:
 - the draft latents (and Algorithm D's noise starts) are drawn for all chains from one stream
   shared by every process, and each keeps its slice, so the chains are the single process's
   chains; every other draw (Langevin noise, …) comes from the process's own stream;
+- Algorithm G's per-example latents are gathered from every process after each iteration, so
+  that every process keeps the single process's table;
 - before every optimizer step the gradients are averaged across the processes (an explicit
   all-reduce in an optimizer step pre-hook, see :meth:`Distributed.average_gradients`). Both
   losses are means over the chains and over the batch, so with equal shards the average of the
@@ -282,20 +284,8 @@ def check_divisible(source: str, world_size: int, **counts: int) -> None:
         raise RecipeError(source, problems)
 
 
-def check_supported(source: str, algorithm: str, chain_init: str) -> None:
+def check_supported(source: str, chain_init: str) -> None:
     """What the distributed strategy does not split yet."""
-    if algorithm == "generator":
-        raise RecipeError(
-            source,
-            [
-                (
-                    "train.algorithm",
-                    "'generator' (Algorithm G) keeps per-example latents that "
-                    "train.strategy = 'ddp' does not share yet; run it in one process "
-                    "(train.strategy = 'single')",
-                )
-            ],
-        )
     if chain_init == "persistent":
         raise RecipeError(
             source,

@@ -287,7 +287,7 @@ class Run:
             raise not_launched(train.strategy)
         if not wants_distributed(train.strategy):
             return
-        check_supported(source, train.algorithm, train.resolved_chain_init)
+        check_supported(source, train.resolved_chain_init)
         strategy = Distributed(self.device, train.distributed_timeout, self.rng)
         try:
             check_divisible(
