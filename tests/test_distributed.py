@@ -115,6 +115,27 @@ def _finish(processes: list[subprocess.Popen], log: Path) -> None:
     assert codes == [0] * len(processes), logs
 
 
+def _stop_rank_1_after_3_iterations(
+    processes: list[subprocess.Popen], metrics: Path, signal_number: int, wait: float
+) -> tuple[int, float]:
+    """Sends rank 1 ``signal_number`` once 3 iterations are logged; rank 0's exit code and the
+    seconds it took to exit after the signal (what is left is killed)."""
+    try:
+        deadline = time.monotonic() + PROCESS_TIMEOUT
+        while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 3):
+            assert time.monotonic() < deadline, "the run did not start"
+            assert all(p.poll() is None for p in processes), "a process ended early"
+            time.sleep(0.05)
+        processes[1].send_signal(signal_number)
+        sent = time.monotonic()
+        code = processes[0].wait(timeout=wait)
+        return code, time.monotonic() - sent
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()  # SIGKILL ends a stopped process too
+
+
 def _weights(checkpoint: Path) -> dict[str, torch.Tensor]:
     tensors = load_file(str(checkpoint))
     return {k: v for k, v in tensors.items() if k.startswith(("descriptor.", "generator."))}
@@ -235,20 +256,7 @@ def test_a_killed_process_stops_the_other_with_a_message(folder, tmp_path):
     overrides = ["train.strategy=ddp", "output.checkpoint_every=1", "output.sample_every=1000"]
     processes = _launch(recipe, log, *overrides)
     metrics = tmp_path / "killed" / "metrics.jsonl"
-    try:
-        deadline = time.monotonic() + PROCESS_TIMEOUT
-        while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 3):
-            assert time.monotonic() < deadline, "the run did not start"
-            assert all(p.poll() is None for p in processes), "a process ended early"
-            time.sleep(0.05)
-        processes[1].send_signal(signal.SIGKILL)
-        killed = time.monotonic()
-        code = processes[0].wait(timeout=30)
-        seconds = time.monotonic() - killed
-    finally:
-        for p in processes:
-            if p.poll() is None:
-                p.kill()
+    code, seconds = _stop_rank_1_after_3_iterations(processes, metrics, signal.SIGKILL, wait=30)
     output = (tmp_path / "killed.log.0").read_text()
     assert code == 1, output
     assert "another process died or did not answer" in output
@@ -273,20 +281,10 @@ def test_a_hung_process_stops_the_other_within_the_timeout(folder, tmp_path):
     ]
     processes = _launch(recipe, log, *overrides)
     metrics = tmp_path / "hung" / "metrics.jsonl"
-    try:
-        deadline = time.monotonic() + PROCESS_TIMEOUT
-        while not (metrics.exists() and len(metrics.read_text().splitlines()) >= 3):
-            assert time.monotonic() < deadline, "the run did not start"
-            assert all(p.poll() is None for p in processes), "a process ended early"
-            time.sleep(0.05)
-        processes[1].send_signal(signal.SIGSTOP)  # alive, its connections open, silent
-        hung = time.monotonic()
-        code = processes[0].wait(timeout=timeout + 25)
-        seconds = time.monotonic() - hung
-    finally:
-        for p in processes:
-            if p.poll() is None:
-                p.kill()  # SIGKILL ends a stopped process too
+    # SIGSTOP: alive, its connections open, silent
+    code, seconds = _stop_rank_1_after_3_iterations(
+        processes, metrics, signal.SIGSTOP, wait=timeout + 25
+    )
     output = (tmp_path / "hung.log.0").read_text()
     assert code == 1, output
     assert "another process died or did not answer within train.distributed_timeout = 8 s" in (

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from short_voxel_run import train_short_voxel_run
 from typer.testing import CliRunner
 
 import coopkit
@@ -19,24 +20,7 @@ from coopkit.testing import isolated_host
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("voxels") / "run"
-    overrides = [
-        "data.size=16",
-        "data.count=8",
-        "descriptor.kernels=[8, 4]",
-        "descriptor.strides=[2, 2]",
-        "descriptor.channels=[8, 4]",
-        "generator.channels=[16, 8]",
-        "sampler.steps=3",
-        "train.iterations=3",
-        "train.chains=4",
-        "train.batch_size=4",
-        "output.sample_every=3",
-        "train.device=cpu",
-        f"output.dir={out}",
-    ]
-    run = coopkit.build("voxels", overrides, host=isolated_host("voxel"))
-    run.fit(progress=False)
-    return run, out
+    return train_short_voxel_run(out, iterations=3), out
 
 
 def test_training_writes_renders_that_the_report_shows(short_run):

@@ -20,13 +20,13 @@ from coopkit_voxel.upsample import (
     trilinear,
 )
 from PIL import Image
+from short_voxel_run import train_short_voxel_run
 from test_voxel_recovery import grids, toward
 from typer.testing import CliRunner
 
 import coopkit
 from coopkit.cli import app_with_plugins
 from coopkit.errors import UserError
-from coopkit.testing import isolated_host
 
 
 def per_block(grid: torch.Tensor, factor: int) -> torch.Tensor:
@@ -102,22 +102,7 @@ def test_the_factor_must_make_the_runs_grid():
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("voxels") / "run"
-    overrides = [
-        "data.size=16",
-        "data.count=8",
-        "descriptor.kernels=[8, 4]",
-        "descriptor.strides=[2, 2]",
-        "descriptor.channels=[8, 4]",
-        "generator.channels=[16, 8]",
-        "sampler.steps=2",
-        "train.iterations=2",
-        "train.chains=4",
-        "train.batch_size=4",
-        "output.sample_every=2",
-        "train.device=cpu",
-        f"output.dir={out}",
-    ]
-    coopkit.build("voxels", overrides, host=isolated_host("voxel")).fit(progress=False)
+    train_short_voxel_run(out, iterations=2)
     return out
 
 

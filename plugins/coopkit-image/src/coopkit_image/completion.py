@@ -146,14 +146,8 @@ def run_completion(
     _, height, width = images.shape[1:]
     rng = torch.Generator().manual_seed(seed)
     latent_rng = torch.Generator(run.device).manual_seed(seed)
-    result = CompletionResult(masks)
-    result.settings = {
-        "n": n,
-        "split": split,
-        "steps": steps,
-        "step_size": step_size,
-        "noise": noise,
-    }
+    settings = {"n": n, "split": split, "steps": steps, "step_size": step_size, "noise": noise}
+    result = CompletionResult(masks, settings=settings)
     for spec in masks:
         mask = make_masks(spec, len(images), height, width, rng).to(run.device)
         occluded = images * mask + run.value_range[0] * (1 - mask)

@@ -194,14 +194,8 @@ def run_completion(
     rng = torch.Generator().manual_seed(seed)
     chain_rng = torch.Generator(run.device).manual_seed(seed)
     low = run.value_range[0]
-    result = CompletionResult(masks, columns=dict(COLUMNS))
-    result.settings = {
-        "n": n,
-        "split": split,
-        "steps": steps,
-        "step_size": step_size,
-        "noise": noise,
-    }
+    settings = {"n": n, "split": split, "steps": steps, "step_size": step_size, "noise": noise}
+    result = CompletionResult(masks, columns=dict(COLUMNS), settings=settings)
     for spec, fraction in fractions.items():
         mask = random_voxel_masks(len(grids), tuple(grids.shape[2:]), fraction, rng).to(run.device)
         occluded = torch.where(mask > 0.5, grids, torch.full_like(grids, low))
