@@ -1,7 +1,8 @@
 """Training on two processes with torch.distributed (gloo, CPU), started the way torchrun starts
 them (RANK, WORLD_SIZE, MASTER_ADDR/PORT in the environment): the update equals one process's on
 the same global batch and chains, rank 0 alone writes, a distributed run resumes (on as many or
-on fewer processes), its checkpoint loads in one process, Algorithm G updates as one process, a
+on fewer processes), its checkpoint loads in one process, Algorithm G and persistent chains
+update as one process, a
 killed or a hung process stops the other with a message, and `coopkit bench` reports every
 rank's throughput."""
 
@@ -211,6 +212,30 @@ def test_algorithm_g_on_two_processes_updates_as_one_process(folder, tmp_path):
     _assert_close({k: found[k] for k in shared}, {k: expected[k] for k in shared})
     samples = sorted(p.name for p in (tmp_path / "two" / "samples").glob("iter_0000004_*"))
     assert samples == ["iter_0000004_S1_draft.png", "iter_0000004_S3_reconstruction.png"]
+
+
+def test_persistent_chains_on_two_processes_evolve_as_in_one_process(folder, tmp_path):
+    """Algorithm D with a persistent buffer (PCD): each process revises its share of the chains;
+    the whole buffer — restarts included, drawn from the shared stream — is the single process's
+    on every process, and rank 0 checkpoints it."""
+    recipes = []
+    for name in ("one", "two"):
+        train = {"algorithm": "descriptor", "chain_init": "persistent", "persistent_reinit": 0.5}
+        path = _write_recipe(tmp_path, name, folder / "images.npy", **train)
+        recipe = tomllib.loads(path.read_text())
+        del recipe["generator"]
+        path.write_text(tomli_w.dumps(recipe))
+        recipes.append(path)
+    one = coopkit.build(recipes[0]).fit(progress=False)
+    log = tmp_path / "d.log"
+    _finish(_launch(recipes[1], log, "train.strategy=ddp"), log)
+    name = "iter_0000004.safetensors"
+    found = load_file(str(tmp_path / "two" / "checkpoints" / name))
+    expected = load_file(str(one.directory.checkpoints / name))
+    shared = [k for k in expected if k.startswith("descriptor.") or "buffer" in k]
+    buffers = [k for k in shared if "buffer" in k]
+    assert buffers and expected[buffers[0]].shape[0] == RECIPE["train"]["chains"]
+    _assert_close({k: found[k] for k in shared}, {k: expected[k] for k in shared})
 
 
 def test_a_distributed_checkpoint_loads_in_one_process(folder):

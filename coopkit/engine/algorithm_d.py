@@ -35,12 +35,23 @@ class AlgorithmD(Algorithm[DescriptorParts]):
             picks = torch.randint(len(observed), (n,), generator=p.rng, device=p.device)
             return observed[picks]
         if self.chain_init == "persistent":
+            # distributed: every process keeps the whole buffer (as Algorithm G its latents) and
+            # draws every chain's restart and noise from the shared stream, keeping its part
+            total = p.train.chains
             if self.buffer is None:
-                self.buffer = self._noise(n)
-            restart = torch.rand(n, generator=p.rng, device=p.device) < p.train.persistent_reinit
+                self.buffer = p.shard.gather(p.shard.draw(self._reference_draw, total, p.rng))
+            restart = p.shard.draw(self._restarts, total, p.rng)
             restart = restart.view(n, *([1] * len(p.shape)))
-            return torch.where(restart, self._noise(n), self.buffer)
+            noise = p.shard.draw(self._reference_draw, total, p.rng)
+            return torch.where(restart, noise, self.buffer[p.shard.part(total)])
         return self._noise(n)
+
+    def _restarts(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        """Which of ``n`` persistent chains start again from the reference distribution."""
+        return (
+            torch.rand(n, generator=rng, device=self.parts.device)
+            < self.parts.train.persistent_reinit
+        )
 
     def step(
         self, observed: torch.Tensor, indices: torch.Tensor, iteration: int
@@ -60,7 +71,7 @@ class AlgorithmD(Algorithm[DescriptorParts]):
                 p.regularisers,
             )
         if self.chain_init == "persistent":
-            self.buffer = revised
+            self.buffer = p.shard.gather(revised)
         self._start, self._revision = start, revised
         return {
             **stats,

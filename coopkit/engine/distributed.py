@@ -284,22 +284,6 @@ def check_divisible(source: str, world_size: int, **counts: int) -> None:
         raise RecipeError(source, problems)
 
 
-def check_supported(source: str, chain_init: str) -> None:
-    """What the distributed strategy does not split yet."""
-    if chain_init == "persistent":
-        raise RecipeError(
-            source,
-            [
-                (
-                    "train.chain_init",
-                    "'persistent' keeps a chain buffer that train.strategy = "
-                    "'ddp' does not share yet; use 'noise' or 'data', or one process "
-                    "(train.strategy = 'single')",
-                )
-            ],
-        )
-
-
 def not_launched(strategy: str) -> UserError:
     return UserError(
         f"train.strategy = {strategy!r} needs the processes torchrun starts: "

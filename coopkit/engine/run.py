@@ -42,7 +42,6 @@ from coopkit.engine.distributed import (
     PeerFailure,
     Single,
     check_divisible,
-    check_supported,
     floating_buffers,
     launched_by_torchrun,
     local_device,
@@ -287,7 +286,6 @@ class Run:
             raise not_launched(train.strategy)
         if not wants_distributed(train.strategy):
             return
-        check_supported(source, train.resolved_chain_init)
         strategy = Distributed(self.device, train.distributed_timeout, self.rng)
         try:
             check_divisible(
