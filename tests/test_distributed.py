@@ -1,10 +1,9 @@
 """Training on two processes with torch.distributed (gloo, CPU), started the way torchrun starts
 them (RANK, WORLD_SIZE, MASTER_ADDR/PORT in the environment): the update equals one process's on
 the same global batch and chains, rank 0 alone writes, a distributed run resumes (on as many or
-on fewer processes), its checkpoint loads in one process, Algorithm G and persistent chains
-update as one process, a
-killed or a hung process stops the other with a message, and `coopkit bench` reports every
-rank's throughput."""
+on fewer processes), its checkpoint loads in one process, Algorithm G and persistent
+chains update as one process, a killed or a hung process stops the other with a message, and
+`coopkit bench` reports every rank's throughput."""
 
 from __future__ import annotations
 
