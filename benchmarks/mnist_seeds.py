@@ -88,13 +88,17 @@ def train_and_score(model: str, seed: int, out: Path, extra: list[str], samples:
     record["cpu_seconds"] += time.process_time() - started
     record_path.write_text(json.dumps(record, indent=2))
 
-    run = coopkit.load(folder)
-    record |= {"model": model, "seed": seed, "iterations": run.iteration}
+    record |= {"model": model, "seed": seed, "iterations": 0, "parzen": {}}
     record["rollbacks"] = sum(
         json.loads(line).get("event") == "rollback"
         for line in (folder / "metrics.jsonl").read_text().splitlines()
         if line.strip()
     )
+    if not any(folder.glob("checkpoints/*.safetensors")):  # stopped before its first checkpoint
+        record_path.write_text(json.dumps(record, indent=2))
+        return record
+    run = coopkit.load(folder)
+    record["iterations"] = run.iteration
     result = evaluate(
         run, ["parzen"], baselines=[], n=samples, seed=0, steps=PARZEN_STEPS.get(model)
     )
@@ -124,21 +128,31 @@ def table(records: list[dict]) -> str:
         runs = sorted((r for r in records if r["model"] == model), key=lambda r: r["seed"])
         if not runs:
             continue
-        for method in runs[0]["parzen"]:
-            scores = {r["seed"]: r["parzen"][method] for r in runs}
+        methods = dict.fromkeys(method for r in runs for method in r["parzen"])
+        for method in methods or ["(no checkpoint to score)"]:
+            scores = {r["seed"]: r["parzen"][method] for r in runs if method in r["parzen"]}
             cells = [
-                f"{number(scores[s]['mean'])} ± {number(scores[s]['stderr'])}" if s in scores else ""
+                f"{number(scores[s]['mean'])} ± {number(scores[s]['stderr'])}"
+                if s in scores
+                else ""
                 for s in seeds
             ]
-            mean, half = mean_and_interval([score["mean"] for score in scores.values()])
-            interval = f"{number(mean - half)} … {number(mean + half)}" if math.isfinite(half) else "—"
+            mean, half = (
+                mean_and_interval([score["mean"] for score in scores.values()])
+                if scores
+                else (math.nan, math.nan)
+            )
+            interval = (
+                f"{number(mean - half)} … {number(mean + half)}" if math.isfinite(half) else "—"
+            )
             cpu = statistics.fmean(r["cpu_seconds"] for r in runs)
             lines.append(
-                f"| {model} | {method} | " + " | ".join(cells)
+                f"| {model} | {method} | "
+                + " | ".join(cells)
                 + f" | {number(mean)} | {interval} | {cpu:.0f} |"
             )
     notes = [
-        f"- {r['model']} seed {r['seed']}: {r['iterations']} iterations, {r['status']}, "
+        f"- {r['model']} seed {r['seed']}: scored at {r['iterations']} iterations, {r['status']}, "
         f"{r['rollbacks']} rollback(s)"
         for r in records
         if r["rollbacks"] or r["status"] != "trained"
@@ -154,7 +168,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "mnist-seeds")
     parser.add_argument("--table", action="store_true", help="train nothing; table saved scores")
     parser.add_argument(
-        "--set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        dest="extra",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="a recipe override for every model, after the model's own (repeatable)",
     )
     parser.add_argument("--samples", type=int, default=PARZEN_SAMPLES, help="Parzen samples")
@@ -166,11 +184,14 @@ def main() -> None:
         for model, seed in jobs:
             path = args.out / f"{model}-seed{seed}" / "seed-run.json"
             record = json.loads(path.read_text()) if path.exists() else {}
-            if "parzen" in record:
+            if "status" in record and "model" in record:
                 records.append(record)
     else:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(train_and_score, m, s, args.out, args.extra, args.samples) for m, s in jobs]
+            futures = [
+                pool.submit(train_and_score, m, s, args.out, args.extra, args.samples)
+                for m, s in jobs
+            ]
             records = [future.result() for future in futures]
     text = table(records)
     (args.out / "mnist-seeds.md").write_text(text)

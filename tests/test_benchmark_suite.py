@@ -45,13 +45,26 @@ FIXED_HALVES = {
 }
 
 
-def load_fetch():
+def load_benchmark(name: str):
     spec = importlib.util.spec_from_file_location(
-        "benchmark_fetch", ROOT / "benchmarks" / "fetch.py"
+        f"benchmark_{name}", ROOT / "benchmarks" / f"{name}.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_fetch():
+    return load_benchmark("fetch")
+
+
+def test_mnist_seeds_interval_is_the_student_t_one():
+    """Mean and half-width of the 95 % interval over seeds, known by hand: 1, 2, 3 have mean 2
+    and standard deviation 1, so the half-width is t(0.975, 2 dof) · 1 / √3 = 4.303 / √3."""
+    mean_and_interval = load_benchmark("mnist_seeds").mean_and_interval
+    assert mean_and_interval([1.0, 2.0, 3.0]) == pytest.approx((2.0, 4.303 / 3**0.5))
+    mean, half = mean_and_interval([5.0])
+    assert mean == 5.0 and half != half  # one seed: no interval (nan)
 
 
 def write_pattern(path: Path, pixels: np.ndarray, name: str = "tiny") -> None:
