@@ -18,6 +18,7 @@ import sys
 import time
 import tomllib
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -184,13 +185,31 @@ def test_two_processes_update_as_one_process_on_the_global_batch(folder, tmp_pat
     assert not torch.equal(tensors["rng.rank0.engine"], tensors["rng.rank1.engine"])
 
 
+def _one_and_two_processes(
+    folder: Path, tmp_path: Path, edit: Callable[[dict], None], **train: object
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The recipe with ``train`` and ``edit`` run by one process and by two; the tensors of
+    each one's last checkpoint (two processes', one process's)."""
+    recipes = []
+    for name in ("one", "two"):
+        path = _write_recipe(tmp_path, name, folder / "images.npy", **train)
+        recipe = tomllib.loads(path.read_text())
+        edit(recipe)
+        path.write_text(tomli_w.dumps(recipe))
+        recipes.append(path)
+    one = coopkit.build(recipes[0]).fit(progress=False)
+    log = tmp_path / "two.log"
+    _finish(_launch(recipes[1], log, "train.strategy=ddp"), log)
+    name = f"iter_{ITERATIONS:07d}.safetensors"
+    found = load_file(str(tmp_path / "two" / "checkpoints" / name))
+    return found, load_file(str(one.directory.checkpoints / name))
+
+
 def test_algorithm_g_on_two_processes_updates_as_one_process(folder, tmp_path):
     """Algorithm G: each process infers the latents of its share of the batch; the table of
     every example's latents is the single process's on every process (rank 0 checkpoints it)."""
-    recipes = []
-    for name in ("one", "two"):
-        path = _write_recipe(tmp_path, name, folder / "images.npy", algorithm="generator")
-        recipe = tomllib.loads(path.read_text())
+
+    def generator_alone(recipe: dict) -> None:
         del recipe["descriptor"], recipe["sampler"]
         recipe["teacher"] = {
             "name": "langevin-inference",
@@ -198,14 +217,10 @@ def test_algorithm_g_on_two_processes_updates_as_one_process(folder, tmp_path):
             "step_size": 0.1,
             "sampler_options": {"noise": False},
         }
-        path.write_text(tomli_w.dumps(recipe))
-        recipes.append(path)
-    one = coopkit.build(recipes[0]).fit(progress=False)
-    log = tmp_path / "g.log"
-    _finish(_launch(recipes[1], log, "train.strategy=ddp"), log)
-    name = "iter_0000004.safetensors"
-    found = load_file(str(tmp_path / "two" / "checkpoints" / name))
-    expected = load_file(str(one.directory.checkpoints / name))
+
+    found, expected = _one_and_two_processes(
+        folder, tmp_path, generator_alone, algorithm="generator"
+    )
     shared = [k for k in expected if k.startswith("generator.") or "latents" in k]
     assert any("latents" in k for k in shared)
     _assert_close({k: found[k] for k in shared}, {k: expected[k] for k in shared})
@@ -217,20 +232,18 @@ def test_persistent_chains_on_two_processes_evolve_as_in_one_process(folder, tmp
     """Algorithm D with a persistent buffer (PCD): each process revises its share of the chains;
     the whole buffer — restarts included, drawn from the shared stream — is the single process's
     on every process, and rank 0 checkpoints it."""
-    recipes = []
-    for name in ("one", "two"):
-        train = {"algorithm": "descriptor", "chain_init": "persistent", "persistent_reinit": 0.5}
-        path = _write_recipe(tmp_path, name, folder / "images.npy", **train)
-        recipe = tomllib.loads(path.read_text())
+
+    def descriptor_alone(recipe: dict) -> None:
         del recipe["generator"]
-        path.write_text(tomli_w.dumps(recipe))
-        recipes.append(path)
-    one = coopkit.build(recipes[0]).fit(progress=False)
-    log = tmp_path / "d.log"
-    _finish(_launch(recipes[1], log, "train.strategy=ddp"), log)
-    name = "iter_0000004.safetensors"
-    found = load_file(str(tmp_path / "two" / "checkpoints" / name))
-    expected = load_file(str(one.directory.checkpoints / name))
+
+    found, expected = _one_and_two_processes(
+        folder,
+        tmp_path,
+        descriptor_alone,
+        algorithm="descriptor",
+        chain_init="persistent",
+        persistent_reinit=0.5,
+    )
     shared = [k for k in expected if k.startswith("descriptor.") or "buffer" in k]
     buffers = [k for k in shared if "buffer" in k]
     assert buffers and expected[buffers[0]].shape[0] == RECIPE["train"]["chains"]
