@@ -119,6 +119,20 @@ def test_before_the_first_checkpoint_it_rolls_back_to_the_start(host, write_reci
     assert run.iteration == 4
 
 
+def test_persistent_chains_restart_from_p0_when_it_rolls_back_to_the_start(host, write_recipe):
+    """Algorithm D's buffer holds the diverged revisions; the start of training had none, so the
+    chains after the rollback start from p0 again (kept, they diverged on every retry)."""
+    train = {"iterations": 4, "algorithm": "descriptor", "chain_init": "persistent"}
+    path = write_recipe(train=train, output={"checkpoint_every": 10, "sample_every": 100})
+    run = coopkit.build(path, host=host)
+    inject(run, "D1")
+    with pytest.warns(CoopkitWarning, match="the start of training"):
+        run.fit(progress=False)
+    (event,) = events(run)
+    assert event["restored"] == "the start of training" and event["rollbacks"] == 1
+    assert run.iteration == 4 and bool(torch.isfinite(run.algorithm.buffer).all())
+
+
 def test_stop_exits_at_once_and_repeated_divergence_stops_after_max_rollbacks(host, write_recipe):
     stop = coopkit.build(recipe(write_recipe, "stop", on_divergence="stop"), host=host)
     inject(stop, "D1")

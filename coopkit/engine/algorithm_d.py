@@ -91,5 +91,6 @@ class AlgorithmD(Algorithm[DescriptorParts]):
         return {"buffer": self.buffer} if self.buffer is not None else {}
 
     def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
-        if "buffer" in tensors:
-            self.buffer = tensors["buffer"].to(self.parts.device)
+        # no buffer saved (the state before the first iteration): none, not the one in memory
+        buffer = tensors.get("buffer")
+        self.buffer = None if buffer is None else buffer.to(self.parts.device)
