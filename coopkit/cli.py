@@ -31,8 +31,10 @@ EXIT_CODES = (
     "3 training diverged and could not be recovered; 130 interrupted."
 )
 
-console = Console()
-errors = Console(stderr=True)
+# lines carry paths and commands to copy: the terminal wraps them where rich would cut them
+# mid-word at its width (80 where it is not a terminal); tables still fit the width
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 HANDLED = (UserError, TrainingDiverged, PluginError, typer.Abort, KeyboardInterrupt)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from importlib.metadata import entry_points
@@ -7,10 +8,15 @@ from pathlib import Path
 
 import pytest
 import tomli_w
+import torch
+from rich.console import Console
 from toy_plugin import ToyPlugin
 
 from coopkit.cli import main
 from coopkit.plugins import PluginHost
+
+if "PYTEST_XDIST_WORKER" in os.environ:  # the workers share the cores: one torch thread each
+    torch.set_num_threads(1)
 
 
 def toy_host() -> PluginHost:
@@ -58,6 +64,13 @@ def write_recipe(tmp_path):
         return path
 
     return write
+
+
+def wide_console(monkeypatch, columns: int = 250) -> None:
+    """coopkit's console as on a terminal ``columns`` wide, so that tables keep their rows whole.
+    Setting COLUMNS is not enough: rich reads it once, when the console is made, and pytest-xdist's
+    workers start with COLUMNS=80."""
+    monkeypatch.setattr("coopkit.cli.console", Console(width=columns))
 
 
 def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:

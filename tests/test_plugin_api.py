@@ -127,7 +127,9 @@ def three_plugins() -> PluginHost:
 
 
 def test_coopkit_plugins_shows_the_api_each_plugin_declares(monkeypatch, capsys):
-    monkeypatch.setenv("COLUMNS", "250")
+    from conftest import wide_console
+
+    wide_console(monkeypatch)
     code, out, _ = cli_with(three_plugins(), monkeypatch, capsys, "plugins")
     assert code == 0
     header = next(line for line in out.splitlines() if "plugin" in line and "API" in line)

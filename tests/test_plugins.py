@@ -17,7 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import run_cli
+from conftest import run_cli, wide_console
 from typer.testing import CliRunner
 
 import coopkit
@@ -403,7 +403,7 @@ def test_coopkit_list_survives_components_it_cannot_describe(monkeypatch, capsys
     host = PluginHost(
         entry_points=builtin(), extra={"bad": BadParamsPlugin()}, disabled=set(), strict=True
     )
-    monkeypatch.setenv("COLUMNS", "250")
+    wide_console(monkeypatch)
     code, out, _ = cli_with(host, monkeypatch, capsys, "list", "samplers")
     assert code == 0
     assert "step_size" in out  # the good components are described
@@ -453,7 +453,7 @@ def test_coopkit_plugins_shows_modalities_and_hooks(monkeypatch, capsys):
     assert "unknown hook 'coopkit_register_sampler'" in records["typo"]["warnings"][0]
     assert records["builtin"]["registered"]["writers"] == ["b c h w"]
 
-    monkeypatch.setenv("COLUMNS", "250")
+    wide_console(monkeypatch)
     code, out, _ = cli_with(host, monkeypatch, capsys, "plugins")
     row = next(line for line in out.splitlines() if line.startswith("│ modal "))
     assert "any, image, video" in row and "run_end" in row

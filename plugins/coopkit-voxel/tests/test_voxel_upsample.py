@@ -20,6 +20,7 @@ from coopkit_voxel.upsample import (
     trilinear,
 )
 from PIL import Image
+from rich.console import Console
 from short_voxel_run import train_short_voxel_run
 from test_voxel_recovery import grids, toward
 from typer.testing import CliRunner
@@ -116,7 +117,8 @@ def coopkit_cli(host, *args) -> SimpleNamespace:
 
 
 def test_complete_recovers_voxels_beside_the_two_baselines(short_run, coopkit_host, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "200")  # the table's rows unwrapped
+    # the table's rows unwrapped (rich reads COLUMNS once, when the console is made)
+    monkeypatch.setattr("coopkit.cli.console", Console(width=200))
     host = coopkit_host("voxel")
     result = coopkit_cli(host, "complete", short_run, "--missing", "0.7", "-n", "3", "--show", "2")
     assert result.code == 0, result.err

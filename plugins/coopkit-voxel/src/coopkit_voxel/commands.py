@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-console = Console()
+console = Console(soft_wrap=True)  # paths whole: the terminal wraps them, not rich
 
 
 def voxelize(
