@@ -205,6 +205,32 @@ def _one_and_two_processes(
     return found, load_file(str(one.directory.checkpoints / name))
 
 
+@pytest.mark.slow
+def test_two_machines_through_torchrun_rendezvous_update_as_two_processes(folder, tmp_path):
+    """Two torchrun agents, as on two machines (``--nnodes 2``, one process each, c10d
+    rendezvous): each process is local rank 0 of its node, and global rank 0 alone writes."""
+    recipe = _write_recipe(tmp_path, "nodes", folder / "images.npy")
+    endpoint = f"127.0.0.1:{_free_port()}"
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "300", "NO_COLOR": "1"}
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2"]
+    torchrun += ["--nproc-per-node", "1", "--rdzv-backend", "c10d", "--rdzv-id", "nodes"]
+    torchrun += ["--rdzv-endpoint", endpoint, "-m", "coopkit", "run", str(recipe), "--no-progress"]
+    nodes = []
+    for node in range(2):
+        with (tmp_path / f"node.log.{node}").open("w") as out:
+            nodes.append(subprocess.Popen(torchrun, stdout=out, stderr=out, env=environment))
+    _finish(nodes, tmp_path / "node.log")
+    name = f"iter_{ITERATIONS:07d}.safetensors"
+    _assert_close(
+        _weights(tmp_path / "nodes" / "checkpoints" / name),
+        _weights(folder / "two" / "checkpoints" / name),
+    )
+    metrics = (tmp_path / "nodes" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["iteration"] for line in metrics] == [1, 2, 3, 4]
+    spoke = ["done: 4 iterations" in (tmp_path / f"node.log.{n}").read_text() for n in range(2)]
+    assert sorted(spoke) == [False, True]  # which agent hosts rank 0 is the rendezvous' choice
+
+
 def test_algorithm_g_on_two_processes_updates_as_one_process(folder, tmp_path):
     """Algorithm G: each process infers the latents of its share of the batch; the table of
     every example's latents is the single process's on every process (rank 0 checkpoints it)."""
