@@ -83,3 +83,18 @@ def test_constraints_and_defaults_come_from_the_fields():
     assert "| `schema_version` | `1` | required |" in page
     # a default that reads as an HTML tag on GitHub and in the built site is escaped
     assert "runs/&lt;recipe file stem>" in page
+
+
+def test_every_recipe_in_the_repository_is_the_one_its_plugin_ships():
+    """recipes/NAME.toml (what the README runs) and the plugin's packaged copy (what `coopkit run
+    NAME` runs) are one recipe: an edit to one alone is caught here."""
+    from coopkit.plugins import default_host
+
+    shipped = {entry.name: Path(entry.target) for entry in default_host().registries["recipes"]}
+    in_repository = sorted((DOCS.parent / "recipes").glob("*.toml"))
+    assert in_repository
+    for path in in_repository:
+        assert path.stem in shipped, f"{path.name} is not registered by any plugin"
+        assert path.read_text() == shipped[path.stem].read_text(), (
+            f"recipes/{path.name} differs from {shipped[path.stem]}: copy one over the other"
+        )
