@@ -171,6 +171,20 @@ def test_cli_overrides_change_the_data_source_of_a_shipped_recipe(tmp_path, monk
         assert shown["frames"] == frames and "pattern" not in shown
 
 
+def test_a_path_wider_than_the_console_is_printed_whole(tmp_path, host, monkeypatch, capsys):
+    """Paths are for copying: rich, 80 columns wide off a terminal, would cut them mid-word."""
+    from conftest import run_cli
+
+    monkeypatch.setattr("coopkit.plugins.default_host", lambda: host)
+    folder = tmp_path / ("long-folder-name-" * 5) / ("another-long-folder-name-" * 3)
+    folder.mkdir(parents=True)
+    recipe = folder / "tiny.toml"
+    recipe.write_text(tomli_w.dumps(tiny_recipe()))
+    assert len(str(recipe)) > 160
+    code, out, _ = run_cli(monkeypatch, capsys, "validate", str(recipe))
+    assert code == 0 and out.splitlines() == [f"✓ {recipe}"]
+
+
 def test_cli_validate_names_the_recipe_in_every_error_line(tmp_path, host, monkeypatch, capsys):
     import warnings
 
