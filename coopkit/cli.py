@@ -31,9 +31,10 @@ EXIT_CODES = (
     "3 training diverged and could not be recovered; 130 interrupted."
 )
 
-# lines carry paths and commands to copy: the terminal wraps them where rich would cut them
-# mid-word at its width (80 where it is not a terminal); tables still fit the width
-console = Console(soft_wrap=True)
+console = Console()
+# errors carry paths and commands to copy ("Continue with: coopkit run … --resume"): the terminal
+# wraps them, where rich would break them into lines at its width (80 off a terminal); the lines
+# of `console` that name a path pass soft_wrap=True for the same reason
 errors = Console(stderr=True, soft_wrap=True)
 
 
@@ -256,10 +257,13 @@ def run(
     directory = built.directory.path
     say = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 speaks for all
     if say and resume and not built.directory.holds_a_run():
-        console.print(f"[yellow]nothing to resume in {directory}; starting a new run[/]")
+        console.print(
+            f"[yellow]nothing to resume in {directory}; starting a new run[/]", soft_wrap=True
+        )
     if say:
         console.print(
-            f"[bold]coopkit run[/] {built.recipe.source} → {directory} (device {built.device})"
+            f"[bold]coopkit run[/] {built.recipe.source} → {directory} (device {built.device})",
+            soft_wrap=True,
         )
     try:
         built.fit(progress=progress, resume=resume, resume_from=resume_from, restart=restart)
@@ -276,7 +280,8 @@ def run(
         raise typer.Exit(130) from None
     if say:
         console.print(
-            f"[green]done[/]: {built.iteration} iterations; report at {directory / 'report.md'}"
+            f"[green]done[/]: {built.iteration} iterations; report at {directory / 'report.md'}",
+            soft_wrap=True,
         )
 
 
@@ -399,7 +404,7 @@ def validate(
             for line in _problem_lines(source, error):
                 errors.print(f"[red]✗[/] {escape(line)}", highlight=False, soft_wrap=True)
         else:
-            console.print(f"[green]✓[/] {recipe.source}")
+            console.print(f"[green]✓[/] {recipe.source}", soft_wrap=True)
     if failed:
         if len(recipes) > 1:
             errors.print(f"{failed} of {len(recipes)} recipes have problems", highlight=False)
@@ -433,7 +438,7 @@ def show(
 
     host = _host()
     loaded, specs = load_resolved(recipe, overrides, host.registries)
-    console.print(f"# resolved from {loaded.source}", highlight=False)
+    console.print(f"# resolved from {loaded.source}", highlight=False, soft_wrap=True)
     print(tomli_w.dumps(resolved_dict(loaded, specs)))
 
 
@@ -454,7 +459,7 @@ def recipes_command(
                 f"{target} already exists; choose another path (nothing was overwritten)"
             )
         target.write_text(Path(registry.get(name).target).read_text())
-        console.print(f"copied {name} → {target}")
+        console.print(f"copied {name} → {target}", soft_wrap=True)
         return
     table = Table("name", "plugin", "summary", "file", title="recipes")
     for entry in registry:
@@ -640,7 +645,7 @@ def sample(
     for stage, batch in batches.items():
         stage_stem = Path(f"{stem}_{stage}")
         for path in writer(batch, stage_stem, loaded.value_range, reference, formats):
-            console.print(f"wrote {path}")
+            console.print(f"wrote {path}", soft_wrap=True)
 
 
 def _observed_example(loaded: Any) -> Any:
@@ -712,7 +717,7 @@ def evaluate(
     console.print(table)
     folder.mkdir(parents=True, exist_ok=True)
     written = result.write(fresh_path(folder, "evaluation", ".json"))
-    console.print(f"wrote {written}")
+    console.print(f"wrote {written}", soft_wrap=True)
 
 
 def _with_note(value: Any) -> str:
@@ -766,7 +771,7 @@ def interpolate(
         writers=loaded.host.registries.writers,
     )
     for path in written:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {path}", soft_wrap=True)
 
 
 @app.command()
@@ -870,7 +875,7 @@ def complete(
                 columns=len(first),
                 writers=writers,
             )
-            console.print(f"wrote {written[0]}  (rows: {', '.join(rows)})")
+            console.print(f"wrote {written[0]}  (rows: {', '.join(rows)})", soft_wrap=True)
             continue
         for method, examples in rows.items():  # the layout's writer: one picture per method
             for path in write_grid(
@@ -880,7 +885,7 @@ def complete(
                 loaded.value_range,
                 writers=writers,
             ):
-                console.print(f"wrote {path}")
+                console.print(f"wrote {path}", soft_wrap=True)
     columns = result.columns
     table = Table("mask", "method", *columns.values())
     for spec, methods in result.scores.items():
@@ -890,7 +895,7 @@ def complete(
     console.print(table)
     report = {**result.settings, "results": result.as_dict()}
     (folder / "completion.json").write_text(json.dumps(report, indent=2))
-    console.print(f"wrote {folder / 'completion.json'}")
+    console.print(f"wrote {folder / 'completion.json'}", soft_wrap=True)
 
 
 def _completion_for(loaded: Any) -> Any:

@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 import tomli_w
 import torch
-from rich.console import Console
 from toy_plugin import ToyPlugin
 
+import coopkit.cli
 from coopkit.cli import main
 from coopkit.plugins import PluginHost
 
-if "PYTEST_XDIST_WORKER" in os.environ:  # the workers share the cores: one torch thread each
-    torch.set_num_threads(1)
+if "PYTEST_XDIST_WORKER" in os.environ:  # the workers share the cores: one torch thread each,
+    torch.set_num_threads(1)  # and one for each process a test starts
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def toy_host() -> PluginHost:
@@ -70,12 +71,12 @@ def wide_console(monkeypatch, columns: int = 250) -> None:
     """coopkit's console as on a terminal ``columns`` wide, so that tables keep their rows whole.
     Setting COLUMNS is not enough: rich reads it once, when the console is made, and pytest-xdist's
     workers start with COLUMNS=80."""
-    monkeypatch.setattr("coopkit.cli.console", Console(width=columns))
+    monkeypatch.setattr(coopkit.cli.console, "width", columns)
 
 
 def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
     """``coopkit ARGS`` in-process through :func:`coopkit.cli.main` (its exit-code mapping):
-    (exit code, stdout, stderr with all whitespace removed — rich wraps long lines anywhere).
+    (exit code, stdout, stderr with all whitespace removed: the checks read words, not layout).
     Plugins' own commands are not added: they would stay on the shared app for later tests."""
     monkeypatch.setattr(sys, "argv", ["coopkit", *args])
     monkeypatch.setattr("coopkit.cli.register_plugin_commands", lambda *a: None)

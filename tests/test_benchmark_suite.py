@@ -62,9 +62,20 @@ def test_mnist_seeds_interval_is_the_student_t_one():
     """Mean and half-width of the 95 % interval over seeds, known by hand: 1, 2, 3 have mean 2
     and standard deviation 1, so the half-width is t(0.975, 2 dof) · 1 / √3 = 4.303 / √3."""
     mean_and_interval = load_benchmark("mnist_seeds").mean_and_interval
-    assert mean_and_interval([1.0, 2.0, 3.0]) == pytest.approx((2.0, 4.303 / 3**0.5))
+    assert mean_and_interval([1.0, 2.0, 3.0]) == pytest.approx((2.0, 4.303 / 3**0.5), rel=1e-4)
     mean, half = mean_and_interval([5.0])
     assert mean == 5.0 and half != half  # one seed: no interval (nan)
+    # 11 seeds: t(0.975, 10 dof) = 2.228 (a table), not the normal 1.96
+    values = [float(v) for v in range(11)]
+    assert mean_and_interval(values)[1] == pytest.approx(2.228 * 3.3166 / 11**0.5, rel=1e-3)
+
+
+def test_mnist_seeds_trains_what_is_neither_scored_nor_stopped():
+    needs_training = load_benchmark("mnist_seeds").needs_training
+    assert needs_training({"cpu_seconds": 0.0})  # new
+    assert needs_training({"cpu_seconds": 9.0, "status": "trained"})  # trained, scoring cut off
+    assert not needs_training({"status": "stopped: training diverged at iteration 9 …"})
+    assert not needs_training({"status": "trained", "parzen": {}})
 
 
 def write_pattern(path: Path, pixels: np.ndarray, name: str = "tiny") -> None:

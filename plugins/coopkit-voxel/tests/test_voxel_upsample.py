@@ -20,12 +20,12 @@ from coopkit_voxel.upsample import (
     trilinear,
 )
 from PIL import Image
-from rich.console import Console
 from short_voxel_run import train_short_voxel_run
 from test_voxel_recovery import grids, toward
 from typer.testing import CliRunner
 
 import coopkit
+import coopkit.cli
 from coopkit.cli import app_with_plugins
 from coopkit.errors import UserError
 
@@ -118,7 +118,7 @@ def coopkit_cli(host, *args) -> SimpleNamespace:
 
 def test_complete_recovers_voxels_beside_the_two_baselines(short_run, coopkit_host, monkeypatch):
     # the table's rows unwrapped (rich reads COLUMNS once, when the console is made)
-    monkeypatch.setattr("coopkit.cli.console", Console(width=200))
+    monkeypatch.setattr(coopkit.cli.console, "width", 200)
     host = coopkit_host("voxel")
     result = coopkit_cli(host, "complete", short_run, "--missing", "0.7", "-n", "3", "--show", "2")
     assert result.code == 0, result.err

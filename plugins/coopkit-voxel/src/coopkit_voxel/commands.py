@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-console = Console(soft_wrap=True)  # paths whole: the terminal wraps them, not rich
+console = Console()
 
 
 def voxelize(
@@ -88,11 +88,11 @@ def voxelize(
             save_atomically(target, grid)
             written += 1
             progress.advance(task)
-    console.print(f"wrote {written} grids of {size}³ to {out_dir}")
+    console.print(f"wrote {written} grids of {size}³ to {out_dir}", soft_wrap=True)
     if skipped:
         console.print(f"[yellow]skipped {len(skipped)} unreadable meshes[/]:")
         for line in skipped:
-            console.print(f"  {line}", highlight=False)
+            console.print(f"  {line}", highlight=False, soft_wrap=True)
 
 
 def plan_outputs(mesh_dir: Path, out_dir: Path) -> list[tuple[Path, Path]]:
@@ -259,7 +259,7 @@ def upsample(
         for path in write_grid(
             grids[:show], folder / f"{name}.png", loaded.layout, loaded.value_range, writers=writers
         ):
-            console.print(f"wrote {path}")
+            console.print(f"wrote {path}", soft_wrap=True)
     np.save(folder / "coopkit.npy", result.grids["coopkit"].float().numpy())
     console.print(
         f"wrote {folder / 'coopkit.npy'} ({len(low)} grids, values in "
@@ -280,7 +280,7 @@ def upsample(
         console.print(table)
         report["results"] = result.as_dict()
     (folder / "upsample.json").write_text(json.dumps(report, indent=2))
-    console.print(f"wrote {folder / 'upsample.json'}")
+    console.print(f"wrote {folder / 'upsample.json'}", soft_wrap=True)
 
 
 def _read_low_resolution(path: Path, value_range: tuple[float, float]):
