@@ -39,10 +39,6 @@ from coopkit.engine.distributed import (
 )
 from coopkit.errors import CoopkitWarning, RecipeError, UserError
 
-# one pytest-xdist worker runs this module: its two-process training (the `folder` fixture) once,
-# and no more than two of its processes at a time beside the other worker's tests
-pytestmark = pytest.mark.xdist_group("distributed")
-
 ITERATIONS = 4
 PROCESS_TIMEOUT = 90.0  # seconds a launched process may take before the test gives up on it
 # Float sums in another order (each process's mean, then the mean of the two): measured 1.2e-7.
