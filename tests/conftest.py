@@ -68,7 +68,7 @@ def write_recipe(tmp_path):
 
 
 def wide_console(monkeypatch, columns: int = 250) -> None:
-    """coopkit's console as on a terminal ``columns`` wide, so that tables keep their rows whole.
+    """coopkit's console as on a terminal ``columns`` wide (tables keep their rows whole).
     Setting COLUMNS is not enough: rich reads it once, when the console is made, and pytest-xdist's
     workers start with COLUMNS=80."""
     monkeypatch.setattr(coopkit.cli.console, "width", columns)

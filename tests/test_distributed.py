@@ -74,14 +74,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _child_environment() -> dict[str, str]:
+    """This environment for a process the test starts: one thread, wide plain output."""
+    single_thread = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    return {**os.environ, **single_thread, "COLUMNS": "300", "NO_COLOR": "1"}
+
+
 def _torchrun_environment(rank: int, world: int, port: int) -> dict[str, str]:
     """What torchrun gives process ``rank`` of ``world`` (one thread each)."""
-    env = dict(os.environ)
+    env = _child_environment()
     env.update(
-        OMP_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
-        COLUMNS="300",
-        NO_COLOR="1",
         RANK=str(rank),
         LOCAL_RANK=str(rank),
         WORLD_SIZE=str(world),
@@ -211,7 +213,7 @@ def test_two_machines_through_torchrun_rendezvous_update_as_two_processes(folder
     rendezvous): each process is local rank 0 of its node, and global rank 0 alone writes."""
     recipe = _write_recipe(tmp_path, "nodes", folder / "images.npy")
     endpoint = f"127.0.0.1:{_free_port()}"
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "300", "NO_COLOR": "1"}
+    environment = _child_environment()
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2"]
     torchrun += ["--nproc-per-node", "1", "--rdzv-backend", "c10d", "--rdzv-id", "nodes"]
     torchrun += ["--rdzv-endpoint", endpoint, "-m", "coopkit", "run", str(recipe), "--no-progress"]

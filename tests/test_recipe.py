@@ -173,12 +173,10 @@ def test_cli_overrides_change_the_data_source_of_a_shipped_recipe(tmp_path, monk
 
 def test_a_path_wider_than_the_console_is_printed_whole(tmp_path, host, monkeypatch, capsys):
     """Paths are for copying: rich, 80 columns wide off a terminal, would cut them mid-word."""
-    from conftest import run_cli
-
-    import coopkit.cli
+    from conftest import run_cli, wide_console
 
     monkeypatch.setattr("coopkit.plugins.default_host", lambda: host)
-    monkeypatch.setattr(coopkit.cli.console, "width", 80)  # as in a log, whatever runs the test
+    wide_console(monkeypatch, 80)  # as in a log, whatever terminal runs the test
     folder = tmp_path / ("long-folder-name-" * 5) / ("another-long-folder-name-" * 3)
     folder.mkdir(parents=True)
     recipe = folder / "tiny.toml"
