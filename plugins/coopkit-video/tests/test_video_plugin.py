@@ -39,6 +39,47 @@ def test_descriptor_conformance_and_output():
     assert model.net(torch.zeros(1, *SHAPE)).shape == (1, 2, 1, 1, 1)
 
 
+def top_map(stride: int, clip: torch.Tensor) -> torch.Tensor:
+    """The descriptor's last map over time (10 units × positions) for one 32-frame clip."""
+    kernel = 3 if stride == 1 else 6
+    params = STDescriptorParams(
+        channels=[6, 4, 10], kernel=6, temporal_kernel=kernel, temporal_stride=stride
+    )
+    torch.manual_seed(0)
+    model = SpatioTemporalDescriptor(params, shape=tuple(clip.shape[1:]))
+    with torch.no_grad():
+        return model.net(clip).flatten(2)[0]
+
+
+def test_temporal_stride_one_scores_every_window_of_time_alike():
+    """At stride 1 the top unit at position n sees frames 2n − 6 … 2n + 7 only, and the same
+    window shifted by two frames gives the next position's score (stationary in time). At the
+    paper's stride 2 a top unit sees 36 frames, 8n − 14 … 8n + 21: every one reaches past an end of
+    a 32-frame clip into the padding, so no two score the same window — f knows where in the clip
+    a frame is."""
+    torch.manual_seed(1)
+    clip = torch.randn(1, 3, 32, 8, 8)
+    shifted = torch.roll(clip, shifts=2, dims=2)
+    stationary, after_shift = top_map(1, clip), top_map(1, shifted)
+    assert stationary.shape == (10, 16)
+    torch.testing.assert_close(after_shift[:, 4:13], stationary[:, 3:12])
+    assert not torch.allclose(stationary[:, 4:13], stationary[:, 3:12])
+
+    first_frame_changed = clip.clone()
+    first_frame_changed[:, :, 0] += 1
+    reach = (top_map(1, first_frame_changed) != stationary).any(0)
+    assert reach.tolist() == [True] * 4 + [False] * 12
+    paper, paper_after_shift = top_map(2, clip), top_map(2, torch.roll(clip, shifts=8, dims=2))
+    assert paper.shape == (10, 4)
+    for n in range(3):
+        assert not torch.allclose(paper_after_shift[:, n + 1], paper[:, n])
+
+
+def test_temporal_stride_one_needs_an_odd_temporal_kernel():
+    with pytest.raises(ValueError, match="odd temporal_kernel"):
+        STDescriptorParams(temporal_stride=1, temporal_kernel=6)
+
+
 def test_generator_conformance_and_latent_shape():
     params = STGeneratorParams(latent_channels=3, temporal_channels=[8, 6], upsampling_channels=[4])
     generator = SpatioTemporalGenerator(params, shape=SHAPE)

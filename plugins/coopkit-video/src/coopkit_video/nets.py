@@ -71,7 +71,16 @@ class STDescriptorParams(EnergyParams):
         "of taps, so f's gradient, which drives the Langevin revision, has no stride-2 pattern)",
     )
     temporal_kernel: int = Field(
-        5, ge=1, description="temporal kernel of layers 2 and 3, stride 2 (even: as `kernel`)"
+        5,
+        ge=1,
+        description="temporal kernel of layers 2 and 3 (at stride 2, even: as `kernel`; at "
+        "stride 1, odd, so that each layer keeps the frame count)",
+    )
+    temporal_stride: Literal[1, 2] = Field(
+        2,
+        description="temporal stride of layers 2 and 3 (the paper: 2, and f's top units each see "
+        "the whole clip, so f can tell frame τ from frame τ′; 1 with a short `temporal_kernel` "
+        "makes f a sum of the same score over short windows along time: stationary in time)",
     )
     init_std: float = Field(0.005, gt=0, description="std of the N(0, std²) weight initialisation")
     zero_mean_colour: bool = Field(
@@ -79,6 +88,15 @@ class STDescriptorParams(EnergyParams):
         description="subtract each clip's mean colour before the first layer, so that f models "
         "the motion and texture alone and the reference holds the colour (the paper: false)",
     )
+
+    @model_validator(mode="after")
+    def _stride_one_needs_an_odd_temporal_kernel(self) -> STDescriptorParams:
+        if self.temporal_stride == 1 and self.temporal_kernel % 2 == 0:
+            raise ValueError(
+                f"temporal_stride = 1 keeps the frame count only with an odd temporal_kernel; "
+                f"got {self.temporal_kernel}: set temporal_kernel = 3 (or 5)"
+            )
+        return self
 
 
 class SpatioTemporalDescriptor(EnergyModel[STDescriptorParams]):
@@ -88,7 +106,7 @@ class SpatioTemporalDescriptor(EnergyModel[STDescriptorParams]):
         channels, frames, height, width = shape
         check_divisible(frames, height, width, time_factor=8, space_factor=2)
         first, second, third = params.channels
-        k, kt = params.kernel, params.temporal_kernel
+        k, kt, st = params.kernel, params.temporal_kernel, params.temporal_stride
         net = nn.Sequential(
             *([ZeroMeanColour()] if params.zero_mean_colour else []),
             StridedConv3d(channels, first, k, stride=2, padding=halving_padding(k)),
@@ -97,12 +115,12 @@ class SpatioTemporalDescriptor(EnergyModel[STDescriptorParams]):
                 first,
                 second,
                 (kt, height // 2, width // 2),
-                stride=(2, 1, 1),
+                stride=(st, 1, 1),
                 padding=(halving_padding(kt), 0, 0),
             ),
             nn.ReLU(),
             nn.Conv3d(
-                second, third, (kt, 1, 1), stride=(2, 1, 1), padding=(halving_padding(kt), 0, 0)
+                second, third, (kt, 1, 1), stride=(st, 1, 1), padding=(halving_padding(kt), 0, 0)
             ),
         )
         init_normal(net, params.init_std)
