@@ -78,9 +78,10 @@ class STDescriptorParams(EnergyParams):
     )
     temporal_stride: Literal[1, 2] = Field(
         2,
-        description="temporal stride of layers 2 and 3 (the paper: 2, and f's top units each see "
-        "the whole clip, so f can tell frame τ from frame τ′; 1 with a short `temporal_kernel` "
-        "makes f a sum of the same score over short windows along time: stationary in time)",
+        description="temporal stride of layers 2 and 3 (the paper: 2; with kernel 6 each of f's "
+        "top units then sees 36 frames, and on a clip of 32 every one reaches past an end, so f "
+        "can tell frame τ from frame τ′; 1 with a short `temporal_kernel` makes f a sum of the "
+        "same score over short windows along time: stationary in time)",
     )
     init_std: float = Field(0.005, gt=0, description="std of the N(0, std²) weight initialisation")
     zero_mean_colour: bool = Field(
