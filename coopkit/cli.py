@@ -34,8 +34,14 @@ EXIT_CODES = (
 console = Console()
 # errors carry paths and commands to copy ("Continue with: coopkit run … --resume"): the terminal
 # wraps them, where rich would break them into lines at its width (80 off a terminal); the lines
-# of `console` that name a path pass soft_wrap=True for the same reason
+# of `console` that name a path go through print_line for the same reason
 errors = Console(stderr=True, soft_wrap=True)
+
+
+def print_line(message: str, **options: Any) -> None:
+    """A line on stdout that names a path or a command, soft-wrapped like the errors; tables and
+    the rest go through ``console`` as they are."""
+    console.print(message, soft_wrap=True, **options)
 
 
 HANDLED = (UserError, TrainingDiverged, PluginError, typer.Abort, KeyboardInterrupt)
@@ -114,7 +120,7 @@ def _show_versions(asked: bool) -> None:
     if not asked:
         return
     for line in version_lines(_host()):
-        console.print(escape(line), highlight=False, soft_wrap=True)
+        print_line(escape(line), highlight=False)
     raise typer.Exit()
 
 
@@ -257,13 +263,10 @@ def run(
     directory = built.directory.path
     say = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 speaks for all
     if say and resume and not built.directory.holds_a_run():
-        console.print(
-            f"[yellow]nothing to resume in {directory}; starting a new run[/]", soft_wrap=True
-        )
+        print_line(f"[yellow]nothing to resume in {directory}; starting a new run[/]")
     if say:
-        console.print(
-            f"[bold]coopkit run[/] {built.recipe.source} → {directory} (device {built.device})",
-            soft_wrap=True,
+        print_line(
+            f"[bold]coopkit run[/] {built.recipe.source} → {directory} (device {built.device})"
         )
     try:
         built.fit(progress=progress, resume=resume, resume_from=resume_from, restart=restart)
@@ -279,9 +282,8 @@ def run(
         )
         raise typer.Exit(130) from None
     if say:
-        console.print(
-            f"[green]done[/]: {built.iteration} iterations; report at {directory / 'report.md'}",
-            soft_wrap=True,
+        print_line(
+            f"[green]done[/]: {built.iteration} iterations; report at {directory / 'report.md'}"
         )
 
 
@@ -402,9 +404,9 @@ def validate(
         except UserError as error:
             failed += 1
             for line in _problem_lines(source, error):
-                errors.print(f"[red]✗[/] {escape(line)}", highlight=False, soft_wrap=True)
+                errors.print(f"[red]✗[/] {escape(line)}", highlight=False)
         else:
-            console.print(f"[green]✓[/] {recipe.source}", soft_wrap=True)
+            print_line(f"[green]✓[/] {recipe.source}")
     if failed:
         if len(recipes) > 1:
             errors.print(f"{failed} of {len(recipes)} recipes have problems", highlight=False)
@@ -438,7 +440,7 @@ def show(
 
     host = _host()
     loaded, specs = load_resolved(recipe, overrides, host.registries)
-    console.print(f"# resolved from {loaded.source}", highlight=False, soft_wrap=True)
+    print_line(f"# resolved from {loaded.source}", highlight=False)
     print(tomli_w.dumps(resolved_dict(loaded, specs)))
 
 
@@ -459,7 +461,7 @@ def recipes_command(
                 f"{target} already exists; choose another path (nothing was overwritten)"
             )
         target.write_text(Path(registry.get(name).target).read_text())
-        console.print(f"copied {name} → {target}", soft_wrap=True)
+        print_line(f"copied {name} → {target}")
         return
     table = Table("name", "plugin", "summary", "file", title="recipes")
     for entry in registry:
@@ -645,7 +647,7 @@ def sample(
     for stage, batch in batches.items():
         stage_stem = Path(f"{stem}_{stage}")
         for path in writer(batch, stage_stem, loaded.value_range, reference, formats):
-            console.print(f"wrote {path}", soft_wrap=True)
+            print_line(f"wrote {path}")
 
 
 def _observed_example(loaded: Any) -> Any:
@@ -717,7 +719,7 @@ def evaluate(
     console.print(table)
     folder.mkdir(parents=True, exist_ok=True)
     written = result.write(fresh_path(folder, "evaluation", ".json"))
-    console.print(f"wrote {written}", soft_wrap=True)
+    print_line(f"wrote {written}")
 
 
 def _with_note(value: Any) -> str:
@@ -771,7 +773,7 @@ def interpolate(
         writers=loaded.host.registries.writers,
     )
     for path in written:
-        console.print(f"wrote {path}", soft_wrap=True)
+        print_line(f"wrote {path}")
 
 
 @app.command()
@@ -875,7 +877,7 @@ def complete(
                 columns=len(first),
                 writers=writers,
             )
-            console.print(f"wrote {written[0]}  (rows: {', '.join(rows)})", soft_wrap=True)
+            print_line(f"wrote {written[0]}  (rows: {', '.join(rows)})")
             continue
         for method, examples in rows.items():  # the layout's writer: one picture per method
             for path in write_grid(
@@ -885,7 +887,7 @@ def complete(
                 loaded.value_range,
                 writers=writers,
             ):
-                console.print(f"wrote {path}", soft_wrap=True)
+                print_line(f"wrote {path}")
     columns = result.columns
     table = Table("mask", "method", *columns.values())
     for spec, methods in result.scores.items():
@@ -895,7 +897,7 @@ def complete(
     console.print(table)
     report = {**result.settings, "results": result.as_dict()}
     (folder / "completion.json").write_text(json.dumps(report, indent=2))
-    console.print(f"wrote {folder / 'completion.json'}", soft_wrap=True)
+    print_line(f"wrote {folder / 'completion.json'}")
 
 
 def _completion_for(loaded: Any) -> Any:
