@@ -187,24 +187,99 @@ def test_two_processes_update_as_one_process_on_the_global_batch(folder, tmp_pat
     assert not torch.equal(tensors["rng.rank0.engine"], tensors["rng.rank1.engine"])
 
 
-def _one_and_two_processes(
-    folder: Path, tmp_path: Path, edit: Callable[[dict], None], **train: object
+def _generator_alone(recipe: dict) -> None:
+    """Algorithm G: no descriptor, the latents inferred by noise-free Langevin."""
+    del recipe["descriptor"], recipe["sampler"]
+    recipe["teacher"] = {
+        "name": "langevin-inference",
+        "steps": 2,
+        "step_size": 0.1,
+        "sampler_options": {"noise": False},
+    }
+
+
+def _descriptor_alone(recipe: dict) -> None:
+    del recipe["generator"]
+
+
+def _as_written(recipe: dict) -> None:
+    pass
+
+
+# The runs one pair of spawned processes makes one after another, each a whole distributed run
+# with its own process group: name → (recipe edit, train settings).
+SCENARIOS: dict[str, tuple[Callable[[dict], None], dict[str, object]]] = {
+    "generator": (_generator_alone, {"algorithm": "generator"}),
+    "persistent": (
+        _descriptor_alone,
+        {"algorithm": "descriptor", "chain_init": "persistent", "persistent_reinit": 0.5},
+    ),
+    "fault": (_as_written, {}),  # rank 1 alone gets a NaN revision at iteration 3
+}
+
+
+def _scenario_recipe(folder: Path, name: str, scenario: str, images: Path) -> Path:
+    edit, train = SCENARIOS[scenario]
+    path = _write_recipe(folder, name, images, **train)
+    recipe = tomllib.loads(path.read_text())
+    edit(recipe)
+    path.write_text(tomli_w.dumps(recipe))
+    return path
+
+
+def _spoil_the_third_revision(run: coopkit.Run) -> None:
+    run_sampler, calls = run.sampler.run, {"n": 0}
+
+    def spoiled(*args, **kwargs):
+        calls["n"] += 1
+        result = run_sampler(*args, **kwargs)
+        if calls["n"] == 3:
+            return SampleResult(torch.full_like(result.x, float("nan")), result.stats)
+        return result
+
+    run.sampler.run = spoiled
+
+
+def _rank_of_every_scenario(rank: int, folder: Path, ports: dict[str, int]) -> None:
+    """One process of the pair (started by torch.multiprocessing, with the environment torchrun
+    gives): each scenario's run in turn; where it ended goes to ``SCENARIO/rank<r>.json``."""
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1")
+    torch.set_num_threads(1)
+    for scenario, port in ports.items():
+        os.environ["MASTER_PORT"] = str(port)
+        run = coopkit.build(folder / f"{scenario}.toml", ["train.strategy=ddp"])
+        if scenario == "fault" and rank == 1:
+            _spoil_the_third_revision(run)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CoopkitWarning)
+            run.fit(progress=False)
+        ended = {"iteration": run.iteration, "rollbacks": run.rollbacks}
+        (folder / scenario / f"rank{rank}.json").write_text(json.dumps(ended))
+
+
+@pytest.fixture(scope="module")
+def spawned(folder, tmp_path_factory) -> Path:
+    """Every run of SCENARIOS, made by one pair of processes: starting a process (importing torch
+    and the plugins) costs more than these runs."""
+    spawned = tmp_path_factory.mktemp("spawned")
+    for scenario in SCENARIOS:
+        _scenario_recipe(spawned, scenario, scenario, folder / "images.npy")
+    ports = {scenario: _free_port() for scenario in SCENARIOS}
+    torch.multiprocessing.start_processes(
+        _rank_of_every_scenario, args=(spawned, ports), nprocs=2, start_method="spawn"
+    )
+    return spawned
+
+
+def _two_and_one_process(
+    folder: Path, spawned: Path, tmp_path: Path, scenario: str
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-    """The recipe with ``train`` and ``edit`` run by one process and by two; the tensors of
-    each one's last checkpoint (two processes', one process's)."""
-    recipes = []
-    for name in ("one", "two"):
-        path = _write_recipe(tmp_path, name, folder / "images.npy", **train)
-        recipe = tomllib.loads(path.read_text())
-        edit(recipe)
-        path.write_text(tomli_w.dumps(recipe))
-        recipes.append(path)
-    one = coopkit.build(recipes[0]).fit(progress=False)
-    log = tmp_path / "two.log"
-    _finish(_launch(recipes[1], log, "train.strategy=ddp"), log)
+    """The tensors of the last checkpoint of ``scenario`` run by two processes, and by one."""
+    one = coopkit.build(_scenario_recipe(tmp_path, "one", scenario, folder / "images.npy"))
+    one.fit(progress=False)
     name = f"iter_{ITERATIONS:07d}.safetensors"
-    found = load_file(str(tmp_path / "two" / "checkpoints" / name))
-    return found, load_file(str(one.directory.checkpoints / name))
+    two = load_file(str(spawned / scenario / "checkpoints" / name))
+    return two, load_file(str(one.directory.checkpoints / name))
 
 
 @pytest.mark.slow
@@ -233,45 +308,22 @@ def test_two_machines_through_torchrun_rendezvous_update_as_two_processes(folder
     assert sorted(spoke) == [False, True]  # which agent hosts rank 0 is the rendezvous' choice
 
 
-def test_algorithm_g_on_two_processes_updates_as_one_process(folder, tmp_path):
+def test_algorithm_g_on_two_processes_updates_as_one_process(folder, spawned, tmp_path):
     """Algorithm G: each process infers the latents of its share of the batch; the table of
     every example's latents is the single process's on every process (rank 0 checkpoints it)."""
-
-    def generator_alone(recipe: dict) -> None:
-        del recipe["descriptor"], recipe["sampler"]
-        recipe["teacher"] = {
-            "name": "langevin-inference",
-            "steps": 2,
-            "step_size": 0.1,
-            "sampler_options": {"noise": False},
-        }
-
-    found, expected = _one_and_two_processes(
-        folder, tmp_path, generator_alone, algorithm="generator"
-    )
+    found, expected = _two_and_one_process(folder, spawned, tmp_path, "generator")
     shared = [k for k in expected if k.startswith("generator.") or "latents" in k]
     assert any("latents" in k for k in shared)
     _assert_close({k: found[k] for k in shared}, {k: expected[k] for k in shared})
-    samples = sorted(p.name for p in (tmp_path / "two" / "samples").glob("iter_0000004_*"))
+    samples = sorted(p.name for p in (spawned / "generator" / "samples").glob("iter_0000004_*"))
     assert samples == ["iter_0000004_S1_draft.png", "iter_0000004_S3_reconstruction.png"]
 
 
-def test_persistent_chains_on_two_processes_evolve_as_in_one_process(folder, tmp_path):
+def test_persistent_chains_on_two_processes_evolve_as_in_one_process(folder, spawned, tmp_path):
     """Algorithm D with a persistent buffer (PCD): each process revises its share of the chains;
     the whole buffer — restarts included, drawn from the shared stream — is the single process's
     on every process, and rank 0 checkpoints it."""
-
-    def descriptor_alone(recipe: dict) -> None:
-        del recipe["generator"]
-
-    found, expected = _one_and_two_processes(
-        folder,
-        tmp_path,
-        descriptor_alone,
-        algorithm="descriptor",
-        chain_init="persistent",
-        persistent_reinit=0.5,
-    )
+    found, expected = _two_and_one_process(folder, spawned, tmp_path, "persistent")
     shared = [k for k in expected if k.startswith("descriptor.") or "buffer" in k]
     buffers = [k for k in shared if "buffer" in k]
     assert buffers and expected[buffers[0]].shape[0] == RECIPE["train"]["chains"]
@@ -406,42 +458,11 @@ def test_bench_on_two_processes_reports_every_rank_and_the_sum(folder, tmp_path)
     assert not (tmp_path / "bench").exists()  # bench writes nothing
 
 
-def _rank_with_a_fault(rank: int, recipe: Path, port: int) -> None:
-    """A process of a 2-process run (started by torch.multiprocessing) whose rank 1 alone gets a
-    NaN revision at iteration 3; writes where the run ended to ``rank<r>.json``."""
-    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1")
-    os.environ["MASTER_PORT"] = str(port)
-    torch.set_num_threads(1)
-    run = coopkit.build(recipe, ["train.strategy=ddp"])
-    if rank == 1:
-        run_sampler, calls = run.sampler.run, {"n": 0}
-
-        def spoiled(*args, **kwargs):
-            calls["n"] += 1
-            result = run_sampler(*args, **kwargs)
-            if calls["n"] == 3:
-                return SampleResult(torch.full_like(result.x, float("nan")), result.stats)
-            return result
-
-        run.sampler.run = spoiled
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CoopkitWarning)
-        run.fit(progress=False)
-    ended = {"iteration": run.iteration, "rollbacks": run.rollbacks}
-    (recipe.parent / f"rank{rank}.json").write_text(json.dumps(ended))
-
-
-def test_one_diverging_process_rolls_every_process_back(folder, tmp_path):
-    recipe = _write_recipe(tmp_path, "fault", folder / "images.npy")
-    torch.multiprocessing.start_processes(
-        _rank_with_a_fault, args=(recipe, _free_port()), nprocs=2, start_method="spawn"
-    )
-    ended = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+def test_one_diverging_process_rolls_every_process_back(spawned):
+    ended = [json.loads((spawned / "fault" / f"rank{r}.json").read_text()) for r in range(2)]
     assert ended == [{"iteration": ITERATIONS, "rollbacks": 1}] * 2
-    lines = [
-        json.loads(line) for line in (tmp_path / "fault" / "metrics.jsonl").read_text().splitlines()
-    ]
-    events = [line for line in lines if "event" in line]
+    metrics = (spawned / "fault" / "metrics.jsonl").read_text().splitlines()
+    events = [line for line in map(json.loads, metrics) if "event" in line]
     assert [(e["event"], e["diverged_at"], e["iteration"]) for e in events] == [("rollback", 3, 2)]
 
 
