@@ -39,11 +39,15 @@ def test_descriptor_conformance_and_output():
     assert model.net(torch.zeros(1, *SHAPE)).shape == (1, 2, 1, 1, 1)
 
 
-def top_map(stride: int, clip: torch.Tensor) -> torch.Tensor:
+def top_map(stride: int, clip: torch.Tensor, padding: str = "zeros") -> torch.Tensor:
     """The descriptor's last map over time (10 units × positions) for one 32-frame clip."""
     kernel = 3 if stride == 1 else 6
     params = STDescriptorParams(
-        channels=[6, 4, 10], kernel=6, temporal_kernel=kernel, temporal_stride=stride
+        channels=[6, 4, 10],
+        kernel=6,
+        temporal_kernel=kernel,
+        temporal_stride=stride,
+        temporal_padding=padding,
     )
     torch.manual_seed(0)
     model = SpatioTemporalDescriptor(params, shape=tuple(clip.shape[1:]))
@@ -73,6 +77,40 @@ def test_temporal_stride_one_scores_every_window_of_time_alike():
     assert paper.shape == (10, 4)
     for n in range(3):
         assert not torch.allclose(paper_after_shift[:, n + 1], paper[:, n])
+
+
+def test_without_temporal_padding_f_scores_only_windows_inside_the_clip():
+    """With ``temporal_padding = "none"`` the top map is the zero-padded one's positions 3…12,
+    those whose 14 frames lie inside the clip: f no longer sees where the clip starts or ends.
+    The first frame then reaches one top unit (the padded net's: four), and its input gradient —
+    the Langevin drift — is the plain convolution's."""
+    torch.manual_seed(1)
+    clip = torch.randn(1, 3, 32, 8, 8)
+    inside = top_map(1, clip, padding="none")
+    assert inside.shape == (10, 10)
+    torch.testing.assert_close(inside, top_map(1, clip)[:, 3:13])
+    first_frame_changed = clip.clone()
+    first_frame_changed[:, :, 0] += 1
+    reach = (top_map(1, first_frame_changed, padding="none") != inside).any(0)
+    assert reach.tolist() == [True] + [False] * 9
+
+    params = STDescriptorParams(
+        channels=[6, 4, 10], kernel=6, temporal_kernel=3, temporal_stride=1, temporal_padding="none"
+    )
+    model = SpatioTemporalDescriptor(params, shape=(3, 32, 8, 8))
+    first = model.net[0]
+    plain = torch.nn.Conv3d(3, 6, 6, stride=2, padding=(0, 2, 2))
+    plain.load_state_dict(first.state_dict())
+    x = clip.clone().requires_grad_()
+    (grad,) = torch.autograd.grad(first(x).square().sum(), x)
+    (expected,) = torch.autograd.grad(plain(x).square().sum(), x)
+    torch.testing.assert_close(grad, expected)
+
+
+def test_a_clip_too_short_for_unpadded_windows_is_explained():
+    params = STDescriptorParams(temporal_kernel=3, temporal_stride=1, temporal_padding="none")
+    with pytest.raises(ValueError, match="too short.*data.frames.*temporal_padding"):
+        SpatioTemporalDescriptor(params, shape=(3, 8, 16, 16))
 
 
 def test_temporal_stride_one_needs_an_odd_temporal_kernel():

@@ -53,6 +53,20 @@ def check_divisible(
         )
 
 
+def check_long_enough(frames: int, layers: list[tuple[int, int, int]]) -> None:
+    """Refuses a clip too short for the layers' temporal (kernel, stride, padding): each must
+    find at least one whole window."""
+    length = frames
+    for kernel, stride, padding in layers:
+        length = (length + 2 * padding - kernel) // stride + 1
+        if length < 1:
+            raise ValueError(
+                f"a clip of {frames} frames is too short for the st-descriptor's temporal kernels "
+                f"without padding; give more frames (data.frames) or set "
+                f'descriptor.temporal_padding = "zeros"'
+            )
+
+
 def halving_padding(kernel: int) -> int:
     """The padding that makes a stride-2 convolution halve an even side exactly, for an odd or an
     even kernel: (n + 2p − k) // 2 + 1 = n/2 with p = ⌊(k − 1)/2⌋."""
@@ -83,6 +97,15 @@ class STDescriptorParams(EnergyParams):
         "can tell frame τ from frame τ′; 1 with a short `temporal_kernel` makes f a sum of the "
         "same score over short windows along time: stationary in time)",
     )
+    temporal_padding: Literal["zeros", "none"] = Field(
+        "zeros",
+        description="what every layer reads beyond the clip's first and last frames: zeros (the "
+        "paper), which tells f where the clip starts and ends — the windows at the ends differ "
+        "from the others, so f can prefer the observed clip's own course in time — or nothing: "
+        "each layer scores only the windows that lie wholly inside the clip, and f is a sum of "
+        "one score over them, the same wherever in time they lie (the clip must then be long "
+        "enough for the three layers' windows)",
+    )
     init_std: float = Field(0.005, gt=0, description="std of the N(0, std²) weight initialisation")
     zero_mean_colour: bool = Field(
         False,
@@ -108,21 +131,24 @@ class SpatioTemporalDescriptor(EnergyModel[STDescriptorParams]):
         check_divisible(frames, height, width, time_factor=8, space_factor=2)
         first, second, third = params.channels
         k, kt, st = params.kernel, params.temporal_kernel, params.temporal_stride
+        padded = params.temporal_padding == "zeros"
+        pt1, pt = (halving_padding(k), halving_padding(kt)) if padded else (0, 0)
+        check_long_enough(frames, [(k, 2, pt1), (kt, st, pt), (kt, st, pt)])
         net = nn.Sequential(
             *([ZeroMeanColour()] if params.zero_mean_colour else []),
-            StridedConv3d(channels, first, k, stride=2, padding=halving_padding(k)),
+            StridedConv3d(
+                channels, first, k, stride=2, padding=(pt1, halving_padding(k), halving_padding(k))
+            ),
             nn.ReLU(),
             SpatiallyFullyConnectedConv3d(
                 first,
                 second,
                 (kt, height // 2, width // 2),
                 stride=(st, 1, 1),
-                padding=(halving_padding(kt), 0, 0),
+                padding=(pt, 0, 0),
             ),
             nn.ReLU(),
-            nn.Conv3d(
-                second, third, (kt, 1, 1), stride=(st, 1, 1), padding=(halving_padding(kt), 0, 0)
-            ),
+            nn.Conv3d(second, third, (kt, 1, 1), stride=(st, 1, 1), padding=(pt, 0, 0)),
         )
         init_normal(net, params.init_std)
         super().__init__(net, reference=params.reference, reference_std=params.reference_std)
