@@ -62,8 +62,8 @@ def check_long_enough(frames: int, layers: list[tuple[int, int, int]]) -> None:
         if length < 1:
             raise ValueError(
                 f"a clip of {frames} frames is too short for the st-descriptor's temporal kernels "
-                f"without padding; give more frames (data.frames) or set "
-                f'descriptor.temporal_padding = "zeros"'
+                "without padding; give more frames (data.frames) or set "
+                'descriptor.temporal_padding = "zeros"'
             )
 
 
