@@ -151,11 +151,18 @@ def _assert_close(found: dict[str, torch.Tensor], expected: dict[str, torch.Tens
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory) -> Path:
+def images(tmp_path_factory) -> Path:
+    """The data every run here trains on: 32 random 8×8 gray images."""
+    path = tmp_path_factory.mktemp("data") / "images.npy"
+    np.save(path, np.random.default_rng(0).integers(0, 256, size=(32, 8, 8), dtype=np.uint8))
+    return path
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, images) -> Path:
     """The data, and a run of ITERATIONS iterations on two processes (checkpoints at 2 and 4)."""
     folder = tmp_path_factory.mktemp("distributed")
-    images = np.random.default_rng(0).integers(0, 256, size=(32, 8, 8), dtype=np.uint8)
-    np.save(folder / "images.npy", images)
+    shutil.copy(images, folder / "images.npy")
     recipe = _write_recipe(folder, "two", folder / "images.npy")
     _finish(_launch(recipe, folder / "two.log", "train.strategy=ddp"), folder / "two.log")
     return folder
@@ -258,12 +265,12 @@ def _rank_of_every_scenario(rank: int, folder: Path, ports: dict[str, int]) -> N
 
 
 @pytest.fixture(scope="module")
-def spawned(folder, tmp_path_factory) -> Path:
+def spawned(images, tmp_path_factory) -> Path:
     """Every run of SCENARIOS, made by one pair of processes: starting a process (importing torch
     and the plugins) costs more than these runs."""
     spawned = tmp_path_factory.mktemp("spawned")
     for scenario in SCENARIOS:
-        _scenario_recipe(spawned, scenario, scenario, folder / "images.npy")
+        _scenario_recipe(spawned, scenario, scenario, images)
     ports = {scenario: _free_port() for scenario in SCENARIOS}
     torch.multiprocessing.start_processes(
         _rank_of_every_scenario, args=(spawned, ports), nprocs=2, start_method="spawn"
@@ -272,10 +279,10 @@ def spawned(folder, tmp_path_factory) -> Path:
 
 
 def _two_and_one_process(
-    folder: Path, spawned: Path, tmp_path: Path, scenario: str
+    images: Path, spawned: Path, tmp_path: Path, scenario: str
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """The tensors of the last checkpoint of ``scenario`` run by two processes, and by one."""
-    one = coopkit.build(_scenario_recipe(tmp_path, "one", scenario, folder / "images.npy"))
+    one = coopkit.build(_scenario_recipe(tmp_path, "one", scenario, images))
     one.fit(progress=False)
     name = f"iter_{ITERATIONS:07d}.safetensors"
     two = load_file(str(spawned / scenario / "checkpoints" / name))
@@ -308,10 +315,10 @@ def test_two_machines_through_torchrun_rendezvous_update_as_two_processes(folder
     assert sorted(spoke) == [False, True]  # which agent hosts rank 0 is the rendezvous' choice
 
 
-def test_algorithm_g_on_two_processes_updates_as_one_process(folder, spawned, tmp_path):
+def test_algorithm_g_on_two_processes_updates_as_one_process(images, spawned, tmp_path):
     """Algorithm G: each process infers the latents of its share of the batch; the table of
     every example's latents is the single process's on every process (rank 0 checkpoints it)."""
-    found, expected = _two_and_one_process(folder, spawned, tmp_path, "generator")
+    found, expected = _two_and_one_process(images, spawned, tmp_path, "generator")
     shared = [k for k in expected if k.startswith("generator.") or "latents" in k]
     assert any("latents" in k for k in shared)
     _assert_close({k: found[k] for k in shared}, {k: expected[k] for k in shared})
@@ -319,11 +326,11 @@ def test_algorithm_g_on_two_processes_updates_as_one_process(folder, spawned, tm
     assert samples == ["iter_0000004_S1_draft.png", "iter_0000004_S3_reconstruction.png"]
 
 
-def test_persistent_chains_on_two_processes_evolve_as_in_one_process(folder, spawned, tmp_path):
+def test_persistent_chains_on_two_processes_evolve_as_in_one_process(images, spawned, tmp_path):
     """Algorithm D with a persistent buffer (PCD): each process revises its share of the chains;
     the whole buffer — restarts included, drawn from the shared stream — is the single process's
     on every process, and rank 0 checkpoints it."""
-    found, expected = _two_and_one_process(folder, spawned, tmp_path, "persistent")
+    found, expected = _two_and_one_process(images, spawned, tmp_path, "persistent")
     shared = [k for k in expected if k.startswith("descriptor.") or "buffer" in k]
     buffers = [k for k in shared if "buffer" in k]
     assert buffers and expected[buffers[0]].shape[0] == RECIPE["train"]["chains"]
