@@ -107,10 +107,16 @@ def test_without_temporal_padding_f_scores_only_windows_inside_the_clip():
     torch.testing.assert_close(grad, expected)
 
 
-def test_a_clip_too_short_for_unpadded_windows_is_explained():
-    params = STDescriptorParams(temporal_kernel=3, temporal_stride=1, temporal_padding="none")
+def test_unpadded_windows_that_miss_frames_are_explained():
+    short = STDescriptorParams(
+        kernel=6, temporal_kernel=3, temporal_stride=1, temporal_padding="none"
+    )
     with pytest.raises(ValueError, match="too short.*data.frames.*temporal_padding"):
-        SpatioTemporalDescriptor(params, shape=(3, 8, 16, 16))
+        SpatioTemporalDescriptor(short, shape=(3, 8, 16, 16))
+    # the paper's kernels 5 at stride 2: 32 − 5 is odd, the last frame lies in no window
+    papers = STDescriptorParams(temporal_padding="none")
+    with pytest.raises(ValueError, match="last frames.*no Langevin drift.*multiple of the stride"):
+        SpatioTemporalDescriptor(papers, shape=(3, 32, 16, 16))
 
 
 def test_temporal_stride_one_needs_an_odd_temporal_kernel():

@@ -53,18 +53,27 @@ def check_divisible(
         )
 
 
-def check_long_enough(frames: int, layers: list[tuple[int, int, int]]) -> None:
-    """Refuses a clip too short for the layers' temporal (kernel, stride, padding): each must
-    find at least one whole window."""
+def check_unpadded_windows(frames: int, layers: list[tuple[int, int]]) -> None:
+    """Without temporal padding, refuses layers — (kernel, stride) along time — that find no
+    whole window, or whose windows leave the last positions out: no Langevin drift would reach
+    those frames."""
     length = frames
-    for kernel, stride, padding in layers:
-        length = (length + 2 * padding - kernel) // stride + 1
-        if length < 1:
+    for kernel, stride in layers:
+        if length < kernel:
             raise ValueError(
                 f"a clip of {frames} frames is too short for the st-descriptor's temporal kernels "
                 "without padding; give more frames (data.frames) or set "
                 'descriptor.temporal_padding = "zeros"'
             )
+        if (length - kernel) % stride:
+            raise ValueError(
+                f"without temporal padding, a layer of kernel {kernel} and stride {stride} over "
+                f"{length} positions leaves the last outside every window, so the last frames of "
+                f"a {frames}-frame clip get no Langevin drift; choose data.frames or the kernels "
+                "so that length − kernel is a multiple of the stride (an even descriptor.kernel "
+                'for an even frame count), or set descriptor.temporal_padding = "zeros"'
+            )
+        length = (length - kernel) // stride + 1
 
 
 def halving_padding(kernel: int) -> int:
@@ -133,7 +142,8 @@ class SpatioTemporalDescriptor(EnergyModel[STDescriptorParams]):
         k, kt, st = params.kernel, params.temporal_kernel, params.temporal_stride
         padded = params.temporal_padding == "zeros"
         pt1, pt = (halving_padding(k), halving_padding(kt)) if padded else (0, 0)
-        check_long_enough(frames, [(k, 2, pt1), (kt, st, pt), (kt, st, pt)])
+        if not padded:
+            check_unpadded_windows(frames, [(k, 2), (kt, st), (kt, st)])
         net = nn.Sequential(
             *([ZeroMeanColour()] if params.zero_mean_colour else []),
             StridedConv3d(
