@@ -21,10 +21,12 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import coopkit_process
 import numpy as np
 import pytest
 import tomli_w
 import torch
+from coopkit_process import CoopkitProcess
 from safetensors.torch import load_file
 from tiny_nets import tiny_nets
 
@@ -108,20 +110,20 @@ def _torchrun_environment(rank: int, world: int, port: int) -> dict[str, str]:
     return env
 
 
-def _launch(recipe: Path, log: Path, *flags: str, world: int = 2) -> list[subprocess.Popen]:
-    """``world`` processes of `python -m coopkit run`, with the environment torchrun gives."""
-    port, processes = _free_port(), []
-    for rank in range(world):
-        env = _torchrun_environment(rank, world, port)
-        command = [sys.executable, "-m", "coopkit", "run", str(recipe), "--no-progress", *flags]
-        with (log.parent / f"{log.name}.{rank}").open("w") as out:
-            processes.append(
-                subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-            )
-    return processes
+def _launch(recipe: Path, log: Path, *flags: str, world: int = 2) -> list[CoopkitProcess]:
+    """``world`` processes of `coopkit run`, with the environment torchrun gives."""
+    port = _free_port()
+    return [
+        coopkit_process.start(
+            ["run", str(recipe), "--no-progress", *flags],
+            _torchrun_environment(rank, world, port),
+            log.parent / f"{log.name}.{rank}",
+        )
+        for rank in range(world)
+    ]
 
 
-def _finish(processes: list[subprocess.Popen], log: Path) -> None:
+def _finish(processes: list[CoopkitProcess], log: Path) -> None:
     try:
         codes = [p.wait(timeout=PROCESS_TIMEOUT) for p in processes]
     finally:
@@ -133,7 +135,7 @@ def _finish(processes: list[subprocess.Popen], log: Path) -> None:
 
 
 def _stop_rank_1_after_3_iterations(
-    processes: list[subprocess.Popen], metrics: Path, signal_number: int, wait: float
+    processes: list[CoopkitProcess], metrics: Path, signal_number: int, wait: float
 ) -> tuple[int, float]:
     """Sends rank 1 ``signal_number`` once 3 iterations are logged; rank 0's exit code and the
     seconds it took to exit after the signal (what is left is killed)."""
@@ -291,8 +293,9 @@ def spawned(images, tmp_path_factory) -> Path:
     for scenario in SCENARIOS:
         _scenario_recipe(spawned, scenario, scenario, images)
     ports = dict(zip(SCENARIOS, _free_ports(len(SCENARIOS)), strict=True))
+    coopkit_process.server()  # the processes fork from the server with torch imported
     torch.multiprocessing.start_processes(
-        _rank_of_every_scenario, args=(spawned, ports), nprocs=2, start_method="spawn"
+        _rank_of_every_scenario, args=(spawned, ports), nprocs=2, start_method="forkserver"
     )
     return spawned
 
@@ -412,9 +415,9 @@ def test_a_killed_process_stops_the_other_with_a_message(folder, tmp_path):
 
 
 def test_a_hung_process_stops_the_other_within_the_timeout(folder, tmp_path):
-    # the same limit holds for start-up, when the processes meet: both start at once, and 8 s
-    # leaves room for one of them to be slow to import on a busy machine
-    timeout = 8.0
+    # the same limit holds for start-up, when the processes meet: both start at once, and 5 s
+    # leaves room for one of them to be slow to import coopkit on a busy machine (~0.5 s idle)
+    timeout = 5.0
     recipe = _write_recipe(tmp_path, "hung", folder / "images.npy", iterations=100_000)
     log = tmp_path / "hung.log"
     overrides = [
@@ -431,7 +434,7 @@ def test_a_hung_process_stops_the_other_within_the_timeout(folder, tmp_path):
     )
     output = (tmp_path / "hung.log.0").read_text()
     assert code == 1, output
-    assert "another process died or did not answer within train.distributed_timeout = 8 s" in (
+    assert "another process died or did not answer within train.distributed_timeout = 5 s" in (
         output
     )
     assert "Continue with --resume" in output
@@ -445,16 +448,12 @@ def test_a_hung_process_stops_the_other_within_the_timeout(folder, tmp_path):
 def test_bench_on_two_processes_reports_every_rank_and_the_sum(folder, tmp_path):
     recipe = _write_recipe(tmp_path, "bench", folder / "images.npy")
     port, processes, outputs = _free_port(), [], []
+    command = ["bench", str(recipe), "train.strategy=ddp", "--iterations", "2", "--json"]
     for rank in range(2):
-        command = [sys.executable, "-m", "coopkit", "bench", str(recipe), "train.strategy=ddp"]
-        command += ["--iterations", "2", "--json"]
         out, err = tmp_path / f"bench.{rank}.out", tmp_path / f"bench.{rank}.err"
         outputs.append((out, err))
-        with out.open("w") as stdout, err.open("w") as stderr:
-            environment = _torchrun_environment(rank, 2, port)
-            processes.append(
-                subprocess.Popen(command, stdout=stdout, stderr=stderr, env=environment)
-            )
+        environment = _torchrun_environment(rank, 2, port)
+        processes.append(coopkit_process.start(command, environment, out, err))
     try:
         codes = [p.wait(timeout=PROCESS_TIMEOUT) for p in processes]
     finally:

@@ -1,4 +1,4 @@
-"""SIGKILL a real `python -m coopkit run` at random points (start-up, mid-training, inside a
+"""SIGKILL a real `coopkit run` process at random points (start-up, mid-training, inside a
 checkpoint write, inside the rewrite of metrics.jsonl on --resume), then `--resume` it until it
 finishes: its final checkpoint and its history must equal those of an uninterrupted run."""
 
@@ -9,17 +9,17 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import coopkit_process
 import numpy as np
 import pytest
 import tomli_w
 import torch
+from coopkit_process import CoopkitProcess
 from safetensors.torch import load_file
 from tiny_nets import tiny_nets
 
@@ -56,29 +56,29 @@ class Kill:
 
 def _plan(rng: random.Random) -> list[Kill]:
     return [
-        Kill("delay", rng.uniform(0.2, 4.5)),  # start-up, or early training if start-up was quick
+        # start-up or early training: a process imports coopkit and its plugins in ~0.2 s (the
+        # libraries under them are preloaded, coopkit_process.py), then trains ~20 iterations/s
+        Kill("delay", rng.uniform(0.05, 0.8)),
         Kill("checkpoint-write", rng.randint(1, 5)),  # inside the n-th checkpoint it writes
-        Kill("delay", rng.uniform(0.1, 1.0)),  # a resumed run that dies before writing anything
+        Kill("delay", rng.uniform(0.0, 0.05)),  # a resumed run that dies before writing anything
         Kill("metrics-rewrite", 0),  # inside --resume's rewrite of metrics.jsonl
         Kill("iterations", rng.randint(2, 10)),  # somewhere in the middle of training
     ]
 
 
 @pytest.fixture
-def launch() -> Iterator[Callable[[Path, list[str], Path], subprocess.Popen]]:
-    """Starts `python -m coopkit run RECIPE --no-progress FLAGS`; kills what is left at the end."""
+def launch() -> Iterator[Callable[[Path, list[str], Path], CoopkitProcess]]:
+    """Starts `coopkit run RECIPE --no-progress FLAGS`; kills what is left at the end."""
     env = dict(os.environ)
     # One thread per process: on a small machine torch's thread pool makes these tiny nets many
     # times slower, and the uninterrupted run trains alongside the interrupted one.
     env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", COLUMNS="300", NO_COLOR="1")
-    launched: list[subprocess.Popen] = []
+    launched: list[CoopkitProcess] = []
 
-    def start(recipe: Path, flags: list[str], log: Path) -> subprocess.Popen:
-        command = [sys.executable, "-m", "coopkit", "run", str(recipe), "--no-progress", *flags]
-        with log.open("w") as out:  # stdout and stderr together
-            launched.append(
-                subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-            )
+    def start(recipe: Path, flags: list[str], log: Path) -> CoopkitProcess:
+        launched.append(
+            coopkit_process.start(["run", str(recipe), "--no-progress", *flags], env, log)
+        )
         return launched[-1]
 
     yield start
@@ -136,7 +136,7 @@ class _Lines:
         return self.count
 
 
-def _kill_at(process: subprocess.Popen, run: Path, kill: Kill, rng: random.Random) -> bool:
+def _kill_at(process: CoopkitProcess, run: Path, kill: Kill, rng: random.Random) -> bool:
     """SIGKILLs ``process`` at the point ``kill`` describes and notes what it was writing then;
     False when the process ended on its own first."""
     stale = _temporaries(run)  # a crash's leftovers, for the next process to clear
