@@ -4,15 +4,30 @@ processes does not pay about 3 s of imports for each.
 
 Each process is a fresh fork of that server, not of the test: it imports coopkit and the
 installed plugins itself, runs the command line as ``python -m coopkit`` would (``sys.argv``,
-``__main__``), in its own environment, with its output in a file, and ends with the command's
+``__main__``), in its own environment, with its output in files, and ends with the command's
 exit code, or ``-N`` when signal N killed it. :class:`CoopkitProcess` answers the part of
 :class:`subprocess.Popen` the tests use. Functions of a test module can run in the same server's
 processes through :func:`server` (``torch.multiprocessing.start_processes(...,
 start_method="forkserver")``).
+
+Where it differs from a new interpreter, and so what such a test cannot check:
+- what is read when the preloaded libraries are imported, or when Python starts, is the server's:
+  ``PYTHONHASHSEED`` and the string hashes, numpy's global random state, ``TYPER_USE_RICH``,
+  torch's logging and debug variables. What coopkit and torch.distributed read later (``RANK``,
+  ``WORLD_SIZE``, ``MASTER_*``, ``COLUMNS``, ``NO_COLOR``, ``COOPKIT_*``) and the thread count
+  are the process's own;
+- the process ends with ``os._exit`` after the command returns: no atexit handlers, no interpreter
+  teardown (a hang at shutdown would not show here);
+- an uncaught KeyboardInterrupt exits 1, not -2.
+So a test that needs any of these, or one end-to-end run of the installed command, starts
+``python -m coopkit`` with :mod:`subprocess` (test_kill_resume.py's reference run,
+test_plugins.py's smoke test). Each pytest worker that uses this keeps one server (~0.7 GB).
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import multiprocessing
 import os
 import runpy
@@ -36,10 +51,20 @@ PRELOADED = [
     "torchvision",
     "safetensors.torch",
     "einops",
-    "pytest",  # the main module of a test run, which every process re-imports
 ]
 
 _context: ForkServerContext | None = None
+_started: list[multiprocessing.process.BaseProcess] = []
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    """Runs before multiprocessing's own exit handler, which would wait for every process that
+    is left (forever, for a stopped one)."""
+    for process in _started:
+        if process.exitcode is None:
+            process.kill()
+            process.join()
 
 
 def server() -> ForkServerContext:
@@ -94,7 +119,9 @@ class CoopkitProcess:
 
     def send_signal(self, signal_number: int) -> None:
         if self._process.exitcode is None:
-            os.kill(self.pid, signal_number)
+            # the server reaps its children: one that just ended may already be gone
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal_number)
 
     def kill(self) -> None:
         self._process.kill()
@@ -114,4 +141,5 @@ def start(
         daemon=False,
     )
     process.start()
+    _started.append(process)
     return CoopkitProcess(process)

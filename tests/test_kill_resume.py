@@ -9,6 +9,8 @@ import json
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -56,29 +58,40 @@ class Kill:
 
 def _plan(rng: random.Random) -> list[Kill]:
     return [
-        # start-up or early training: a process imports coopkit and its plugins in ~0.2 s (the
-        # libraries under them are preloaded, coopkit_process.py), then trains ~20 iterations/s
+        # start-up or early training: a process imports coopkit and its plugins in a fraction of
+        # a second (the libraries under them are preloaded, coopkit_process.py), then trains
         Kill("delay", rng.uniform(0.05, 0.8)),
         Kill("checkpoint-write", rng.randint(1, 5)),  # inside the n-th checkpoint it writes
-        Kill("delay", rng.uniform(0.0, 0.05)),  # a resumed run that dies before writing anything
+        # a resumed run that dies before writing anything (while it imports coopkit)
+        Kill("delay", rng.uniform(0.0, 0.05)),
         Kill("metrics-rewrite", 0),  # inside --resume's rewrite of metrics.jsonl
         Kill("iterations", rng.randint(2, 10)),  # somewhere in the middle of training
     ]
 
 
+Process = CoopkitProcess | subprocess.Popen
+
+
 @pytest.fixture
-def launch() -> Iterator[Callable[[Path, list[str], Path], CoopkitProcess]]:
-    """Starts `coopkit run RECIPE --no-progress FLAGS`; kills what is left at the end."""
+def launch() -> Iterator[Callable[..., Process]]:
+    """Starts `coopkit run RECIPE --no-progress FLAGS` forked from the preloaded server, or with
+    ``fresh=True`` as a new `python -m coopkit` interpreter; kills what is left at the end."""
     env = dict(os.environ)
     # One thread per process: on a small machine torch's thread pool makes these tiny nets many
     # times slower, and the uninterrupted run trains alongside the interrupted one.
     env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", COLUMNS="300", NO_COLOR="1")
-    launched: list[CoopkitProcess] = []
+    launched: list[Process] = []
 
-    def start(recipe: Path, flags: list[str], log: Path) -> CoopkitProcess:
-        launched.append(
-            coopkit_process.start(["run", str(recipe), "--no-progress", *flags], env, log)
-        )
+    def start(recipe: Path, flags: list[str], log: Path, fresh: bool = False) -> Process:
+        args = ["run", str(recipe), "--no-progress", *flags]
+        if fresh:
+            with log.open("w") as out:  # stdout and stderr together
+                command = [sys.executable, "-m", "coopkit", *args]
+                launched.append(
+                    subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+                )
+        else:
+            launched.append(coopkit_process.start(args, env, log))
         return launched[-1]
 
     yield start
@@ -196,7 +209,10 @@ def test_sigkilled_run_resumes_to_the_same_checkpoint_and_history(tmp_path, laun
     np.save(tmp_path / "images.npy", images)
     reference_run, run = tmp_path / "uninterrupted", tmp_path / "killed"
     # the uninterrupted run trains alongside the interrupted one
-    reference = launch(_write_recipe(tmp_path, reference_run.name), [], tmp_path / "reference.log")
+    # the uninterrupted run is a new interpreter, as a user's (its own hash seed and global
+    # random states); it trains alongside the interrupted one
+    reference_recipe = _write_recipe(tmp_path, reference_run.name)
+    reference = launch(reference_recipe, [], tmp_path / "reference.log", fresh=True)
     recipe = _write_recipe(tmp_path, run.name)
 
     rng = random.Random(SEED)
