@@ -1,14 +1,16 @@
-"""The video baselines beside a run: static mean frame, shuffled frames, and an LDS protocol that
-cannot replay the clip — checked with the motion, nearest-copy and PSNR metrics."""
+"""The video baselines beside a run: static mean frame, shuffled frames, the clip rolled in time,
+and an LDS protocol that cannot replay the clip — checked with the motion, nearest-copy, PSNR and
+chain-diversity metrics."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from coopkit_video.baseline import LDSBaseline, ShuffledFrames, StaticMeanFrame
+from coopkit_video.baseline import LDSBaseline, RolledFrames, ShuffledFrames, StaticMeanFrame
 from coopkit_video.lds import LinearDynamicalSystem
 from coopkit_video.procedural import render
 
+from coopkit.metrics.chain_diversity import ChainDiversity
 from coopkit.metrics.motion import MotionRatio
 from coopkit.metrics.nearest_copy import CAP_DB, NearestCopy
 from coopkit.metrics.similarity import PSNR
@@ -58,6 +60,40 @@ def test_shuffled_frames_are_permutations_of_the_observed_frames() -> None:
     assert score(MotionRatio, shuffled, observed) > 1.2  # the smooth dynamics are gone
 
 
+def test_rolled_frames_play_the_clip_from_another_frame_round_to_its_start() -> None:
+    observed = clip()
+    rolled = fitted(RolledFrames, observed).synthesize(6, torch.Generator().manual_seed(0))
+    starts = []
+    for example in rolled:
+        start = next(i for i in range(16) if torch.equal(example[:, 0], observed[0, :, i]))
+        assert 1 <= start < 16
+        assert torch.equal(example, observed[0].roll(-start, dims=1))
+        starts.append(start)
+    assert len(set(starts)) > 1  # a start of its own per clip
+    assert score(NearestCopy, rolled, observed) == CAP_DB  # every frame is a copy
+
+
+def test_rolled_frames_chain_diversity_is_that_of_the_clips_course_at_other_times() -> None:
+    """By hand: one pixel whose value is +1 in the first half of 4 frames and −1 in the second,
+    [1, 1, −1, −1] (scale 1, about its mean 0). Its rolls by 1, 2, 3 are r1 = [1, −1, −1, 1],
+    r2 = [−1, −1, 1, 1], r3 = [−1, 1, 1, −1]: r1 − r2 and r2 − r3 have an RMS of √2, r1 − r3 of 2,
+    so the three score (2√2 + 2)/3. Two still pixels beside it, at +1 and −1, keep the scale at 1
+    (every entry ±1 about the mean 0) and spread the same differences over 3× the entries: the
+    score falls by √3 — a clip that changes little in time leaves its chains little to differ by."""
+    course = torch.tensor([1.0, 1.0, -1.0, -1.0]).view(1, 1, 4, 1, 1)
+    rolls = fitted(RolledFrames, course).synthesize(24, torch.Generator().manual_seed(3))
+    distinct = torch.unique(rolls.flatten(1), dim=0).view(-1, 1, 4, 1, 1)
+    assert len(distinct) == 3  # the three rolls, none the clip itself
+    alone = (2 * 2**0.5 + 2) / 3
+    assert score(ChainDiversity, distinct, course) == pytest.approx(alone)
+    still = torch.tensor([1.0, -1.0]).view(1, 1, 1, 1, 2).expand(1, 1, 4, 1, 2)
+    with_background = torch.cat([course, still], dim=-1)
+    rolls = fitted(RolledFrames, with_background).synthesize(24, torch.Generator().manual_seed(3))
+    distinct = torch.unique(rolls.flatten(1), dim=0).view(-1, 1, 4, 1, 3)
+    assert len(distinct) == 3
+    assert score(ChainDiversity, distinct, with_background) == pytest.approx(alone / 3**0.5)
+
+
 def test_lds_keeps_four_frames_per_state_and_starts_each_clip_anew() -> None:
     observed = clip()
     lds = fitted(LDSBaseline, observed)
@@ -81,7 +117,7 @@ def test_the_default_lds_cannot_replay_the_clip_where_the_old_protocol_did() -> 
     assert score(NearestCopy, protocol, observed) < 40
 
 
-@pytest.mark.parametrize("name", ["lds", "static-mean-frame", "shuffled-frames"])
+@pytest.mark.parametrize("name", ["lds", "static-mean-frame", "shuffled-frames", "rolled-frames"])
 def test_registered_as_synthesis_baselines_for_video(name) -> None:
     registry = default_host().registries.baselines
     target = registry.load(name)

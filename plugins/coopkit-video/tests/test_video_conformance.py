@@ -22,6 +22,7 @@ def test_the_video_plugin_conforms(tmp_path):
         "baselines:lds",
         "baselines:static-mean-frame",
         "baselines:shuffled-frames",
+        "baselines:rolled-frames",
         "writers:b c t h w",
         "recipes:dyntex",
         "recipes:dyntex-paper",

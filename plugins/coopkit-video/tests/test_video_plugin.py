@@ -265,12 +265,14 @@ def test_dyntex_runs_samples_and_evaluates_beside_lds(tmp_path, monkeypatch):
         "lds",
         "static-mean-frame",
         "shuffled-frames",
+        "rolled-frames",
     }
     for method in table.values():
         assert np.isfinite(method["psnr"]["mean"]) and -1 <= method["ssim"]["mean"] <= 1 + 1e-6
     assert table["lds"]["psnr"]["mean"] < 60  # a fitted model, not a replay of the clip
     assert table["static-mean-frame"]["motion"]["mean"] == 0
     assert table["shuffled-frames"]["nearest-copy"]["mean"] == 100  # real frames: copies
+    assert table["rolled-frames"]["nearest-copy"]["mean"] == 100
     for method in table.values():
         assert np.isfinite(method["swd"]["mean"]) and method["chain-diversity"]["mean"] >= 0
     sampled = coopkit_cli("sample", out, "-n", "2")

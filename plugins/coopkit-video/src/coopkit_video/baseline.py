@@ -1,6 +1,8 @@
 """Video synthesis baselines evaluated beside a run: the LDS of Doretto et al. 2003 (the paper's
 Table 6), and two trivial ones a synthesis must beat — the clip's mean frame held still, and the
-observed frames in a random order. Synthesized clip i comes from observed clip i mod m."""
+observed frames in a random order — and the observed clip played from another frame, which tells
+how different chains that follow the clip's own course at other times are. Synthesized clip i
+comes from observed clip i mod m."""
 
 from __future__ import annotations
 
@@ -85,4 +87,20 @@ class ShuffledFrames(ObservedClips):
         frames = self.observed.shape[2]
         return torch.stack(
             [clip[:, torch.randperm(frames, generator=generator)] for clip in self.sources(n)]
+        )
+
+
+class RolledFrames(ObservedClips):
+    """The observed clip played from a random frame k (1 ≤ k < t, one per clip), wrapping round
+    to its first frame: every frame real and in its order but for one jump. Its
+    ``chain-diversity`` is that of chains which play the clip's own course from other starts — on
+    a clip that changes little in time, little more than its background shared."""
+
+    def synthesize(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        frames = self.observed.shape[2]
+        if frames < 2:
+            raise ValueError("a clip of one frame cannot be played from another frame")
+        starts = torch.randint(1, frames, (n,), generator=generator).tolist()
+        return torch.stack(
+            [clip.roll(-start, dims=1) for clip, start in zip(self.sources(n), starts, strict=True)]
         )

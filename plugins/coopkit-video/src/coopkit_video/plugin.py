@@ -68,6 +68,13 @@ def coopkit_register_baselines(registry):
         summary="the observed frames in a random order (real frames, no dynamics)",
         modality="video",
     )
+    registry.add(
+        "rolled-frames",
+        "coopkit_video.baseline:RolledFrames",
+        summary="the observed clip played from a random frame, wrapping round (the chain "
+        "diversity of the clip's own course at other times)",
+        modality="video",
+    )
 
 
 @coopkit.hookimpl
