@@ -83,11 +83,10 @@ def _run_coopkit(args: list[str], environment: dict[str, str], stdout: str, stde
 
     if "OMP_NUM_THREADS" in environment:
         torch.set_num_threads(int(environment["OMP_NUM_THREADS"]))
-    for fd, path in ((1, stdout), (2, stderr)):
-        if path:
-            target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-            os.dup2(target, fd)
-            os.close(target)
+    for fd, path in ((1, stdout), (2, stderr)):  # appending: the two may be one file
+        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(target, fd)
+        os.close(target)
     sys.argv = ["coopkit", *args]
     runpy.run_module("coopkit", run_name="__main__", alter_sys=True)
 
