@@ -107,6 +107,26 @@ def test_without_temporal_padding_f_scores_only_windows_inside_the_clip():
     torch.testing.assert_close(grad, expected)
 
 
+def test_circular_temporal_padding_scores_a_rolled_clip_alike():
+    """With ``temporal_padding = "circular"`` time wraps round: the clip rolled by two frames (the
+    first layer's stride) gives the top map rolled by one position, so f scores the clip played
+    from another frame as it scores the clip, and every frame — the first and last too — reaches
+    seven top units, as the middle frames of the zero-padded clip do (its first frame: four)."""
+    torch.manual_seed(1)
+    clip = torch.randn(1, 3, 32, 8, 8)
+    looped = top_map(1, clip, padding="circular")
+    assert looped.shape == (10, 16)
+    rolled = top_map(1, torch.roll(clip, shifts=2, dims=2), padding="circular")
+    torch.testing.assert_close(rolled, torch.roll(looped, shifts=1, dims=1))
+    torch.testing.assert_close(looped[:, 3:13], top_map(1, clip)[:, 3:13])
+    for frame in (0, 13, 31):
+        changed = clip.clone()
+        changed[:, :, frame] += 1
+        reach = (top_map(1, changed, padding="circular") != looped).any(0)
+        assert int(reach.sum()) == 7, frame
+    assert reach[[0, 15]].all()  # the last frame's windows wrap round to the first position
+
+
 def test_unpadded_windows_that_miss_frames_are_explained():
     short = STDescriptorParams(
         kernel=6, temporal_kernel=3, temporal_stride=1, temporal_padding="none"

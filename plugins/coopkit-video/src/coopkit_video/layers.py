@@ -67,6 +67,22 @@ def numeric_padding(layer: nn.modules.conv._ConvNd) -> tuple[int, ...]:
     return tuple(layer.padding)
 
 
+class WrapTime(nn.Module):
+    """Pads ``b × c × t × h × w`` with ``frames`` frames at each end in time, wrapped round: the
+    last frames before the first, the first after the last (a convolution after it reads the clip
+    as a loop, so no frame is an end)."""
+
+    def __init__(self, frames: int):
+        super().__init__()
+        self.frames = frames
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pad(x, (0, 0, 0, 0, self.frames, self.frames), mode="circular")
+
+    def extra_repr(self) -> str:
+        return f"frames={self.frames}"
+
+
 class _TimeWindows(torch.autograd.Function):
     """``b × c × t × h × w`` → rows ``b × t' × (c·kt·h·w)``: the frames of each temporal window
     of ``kt`` (stride ``st``, zero padding ``pt``), copied into one row.

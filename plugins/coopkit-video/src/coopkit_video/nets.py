@@ -39,6 +39,7 @@ from coopkit_video.layers import (
     SpatiallyFullyConnectedConv3d,
     SpatiallyFullyConnectedConvTranspose3d,
     StridedConv3d,
+    WrapTime,
 )
 
 
@@ -106,14 +107,16 @@ class STDescriptorParams(EnergyParams):
         "can tell frame τ from frame τ′; 1 with a short `temporal_kernel` makes f a sum of the "
         "same score over short windows along time: stationary in time)",
     )
-    temporal_padding: Literal["zeros", "none"] = Field(
+    temporal_padding: Literal["zeros", "none", "circular"] = Field(
         "zeros",
         description="what every layer reads beyond the clip's first and last frames: zeros (the "
         "paper), which tells f where the clip starts and ends — the windows at the ends differ "
-        "from the others, so f can prefer the observed clip's own course in time — or nothing: "
+        "from the others, so f can prefer the observed clip's own course in time; nothing: "
         "each layer scores only the windows that lie wholly inside the clip, and f is a sum of "
         "one score over them, the same wherever in time they lie (the clip must then be long "
-        "enough for the three layers' windows)",
+        "enough for the three layers' windows; the end frames lie in fewer windows); or "
+        "circular: time wraps round, every frame lies in as many windows as every other, and f "
+        "scores a clip and the same clip played from another frame (rolled) alike",
     )
     init_std: float = Field(0.005, gt=0, description="std of the N(0, std²) weight initialisation")
     zero_mean_colour: bool = Field(
@@ -140,25 +143,39 @@ class SpatioTemporalDescriptor(EnergyModel[STDescriptorParams]):
         check_divisible(frames, height, width, time_factor=8, space_factor=2)
         first, second, third = params.channels
         k, kt, st = params.kernel, params.temporal_kernel, params.temporal_stride
-        padded = params.temporal_padding == "zeros"
-        pt1, pt = (halving_padding(k), halving_padding(kt)) if padded else (0, 0)
-        if not padded:
+        padding = params.temporal_padding
+        pt1, pt = (0, 0) if padding == "none" else (halving_padding(k), halving_padding(kt))
+        if padding == "none":
             check_unpadded_windows(frames, [(k, 2), (kt, st), (kt, st)])
+        # circular: each layer reads the frames wrapped round instead of its own zeros
+        wrap1, wrap = (pt1, pt) if padding == "circular" else (0, 0)
+        zeros1, zeros = pt1 - wrap1, pt - wrap
+
+        def wrapped(frames: int) -> list[nn.Module]:
+            return [WrapTime(frames)] if frames else []
+
         net = nn.Sequential(
             *([ZeroMeanColour()] if params.zero_mean_colour else []),
+            *wrapped(wrap1),
             StridedConv3d(
-                channels, first, k, stride=2, padding=(pt1, halving_padding(k), halving_padding(k))
+                channels,
+                first,
+                k,
+                stride=2,
+                padding=(zeros1, halving_padding(k), halving_padding(k)),
             ),
             nn.ReLU(),
+            *wrapped(wrap),
             SpatiallyFullyConnectedConv3d(
                 first,
                 second,
                 (kt, height // 2, width // 2),
                 stride=(st, 1, 1),
-                padding=(pt, 0, 0),
+                padding=(zeros, 0, 0),
             ),
             nn.ReLU(),
-            nn.Conv3d(second, third, (kt, 1, 1), stride=(st, 1, 1), padding=(pt, 0, 0)),
+            *wrapped(wrap),
+            nn.Conv3d(second, third, (kt, 1, 1), stride=(st, 1, 1), padding=(zeros, 0, 0)),
         )
         init_normal(net, params.init_std)
         super().__init__(net, reference=params.reference, reference_std=params.reference_std)
