@@ -27,6 +27,15 @@ def ends_and_middle(values: torch.Tensor) -> str:
     return f"ends {float(ends):.2f}, middle {float(values[quarter:-quarter].mean()):.2f}"
 
 
+def score(samples: torch.Tensor, scale: float) -> float:
+    """`chain-diversity` of the samples, in units of ``scale``: the whole observed clip's spread."""
+    from coopkit.core.metric import distinct_pairs
+    from coopkit.metrics.chain_diversity import pairwise_rms
+
+    first, second = distinct_pairs(len(samples), 10_000, torch.Generator().manual_seed(0))
+    return float((pairwise_rms(samples.double(), first, second) / scale).mean())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="run directories or checkpoint files")
@@ -35,10 +44,9 @@ def main() -> None:
     args = parser.parse_args()
 
     import coopkit
-    from coopkit.metrics.chain_diversity import ChainDiversity, observed_scale
+    from coopkit.metrics.chain_diversity import observed_scale
 
     torch.set_num_threads(1)
-    diversity = ChainDiversity(ChainDiversity.Params())
     for path in args.runs:
         run = coopkit.load(path)
         observed = run.data[0][None].float()  # 1 × c × t × h × w
@@ -46,15 +54,16 @@ def main() -> None:
         drafts = run.generate(args.chains, seed=args.seed)
         revisions = run.sample(args.chains, seed=args.seed)
 
-        def score(samples: torch.Tensor) -> float:
-            return diversity.compute(samples, observed, (-1.0, 1.0)).mean
-
         frames = observed.shape[2]
-        frame_diversity = torch.tensor([score(revisions[:, :, [tau]]) for tau in range(frames)])
+        frame_diversity = torch.tensor(
+            [score(revisions[:, :, [tau]], scale) for tau in range(frames)]
+        )
         # every chain's frame τ against the observed frame τ, RMS over chains, channels and pixels
         frame_distance = (revisions - observed).square().mean(dim=(0, 1, 3, 4)).sqrt() / scale
         print(f"## {path} (iteration {run.iteration})")
-        print(f"chain diversity: drafts {score(drafts):.3f}, revisions {score(revisions):.3f}")
+        print(
+            f"chain diversity: drafts {score(drafts, scale):.3f}, revisions {score(revisions, scale):.3f}"
+        )
         print(f"per-frame diversity of the revisions ({ends_and_middle(frame_diversity)}):")
         print(f"  {per_frame(frame_diversity)}")
         print(
