@@ -2,12 +2,14 @@
 
     python benchmarks/versus.py --base b4a496e dyntex train.device=cpu
     python benchmarks/versus.py --base main~3 textures --rounds 3 --iterations 3 --threads 2
+    python benchmarks/versus.py --base b4a496e textures --this-tree train.precision=bf16
 
 The other revision is checked out into a temporary git worktree. The two trees take turns, one
 process each, ``--rounds`` times, so that both see the same load on a shared machine; each
 process builds the recipe, runs one untimed iteration and times ``--iterations`` more of the
 recipe's training step (``Algorithm.step``: what ``coopkit run`` does minus writing outputs). The
-median of each side and their ratio are printed.
+median of each side and their ratio are printed. ``--this-tree KEY=VALUE`` overrides apply to this
+tree alone: a setting the other revision does not have.
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ try:  # trees that tune the allocator do it when training starts
 except ImportError:
     pass
 data = run.data
+# trees with train.precision step through Run.training_step, older ones through the algorithm
+train_step = getattr(run, "training_step", run.algorithm.step)
 def step(i):
     indices = torch.randint(len(data), (run.recipe.train.batch_size,), generator=run.data_rng)
-    return run.algorithm.step(data.batch(indices).to(run.device), indices, i)
+    return train_step(data.batch(indices).to(run.device), indices, i)
 step(0)
 times = []
 for i in range(int(sys.argv[2])):
@@ -75,6 +79,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--iterations", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--this-tree",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an override for this tree only (repeatable)",
+    )
     parser.add_argument("recipe", nargs="+", help="recipe and KEY=VALUE overrides")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
@@ -88,15 +99,19 @@ def main() -> None:
         try:
             times: dict[str, list[float]] = {"base": [], "this tree": []}
             for round_ in range(args.rounds):
-                for name, tree in (("base", base), ("this tree", ROOT)):
+                for name, tree, recipe in (
+                    ("base", base, args.recipe),
+                    ("this tree", ROOT, args.recipe + args.this_tree),
+                ):
                     print(f"round {round_ + 1}: {name}", file=sys.stderr)
-                    times[name] += time_tree(tree, args.recipe, args.iterations, args.threads)
+                    times[name] += time_tree(tree, recipe, args.iterations, args.threads)
         finally:
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False
             )
     base_s, this_s = (statistics.median(times[k]) for k in ("base", "this tree"))
-    print(f"recipe: {' '.join(args.recipe)}; {args.threads} thread(s)")
+    only_here = f" (this tree also {' '.join(args.this_tree)})" if args.this_tree else ""
+    print(f"recipe: {' '.join(args.recipe)}{only_here}; {args.threads} thread(s)")
     print(
         f"{args.base}: {base_s:.3f} s/iteration   this tree: {this_s:.3f} s/iteration   "
         f"speed-up ×{base_s / this_s:.2f}"

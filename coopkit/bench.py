@@ -186,7 +186,7 @@ class _TrainingStep:
         indices = torch.randint(len(self.data), (batch_size,), generator=run.data_rng)
         indices = indices[run.strategy.part(batch_size)]  # distributed: this process's share
         observed = self.data.batch(indices).to(run.device)
-        metrics = run.algorithm.step(observed, indices, self.iteration)
+        metrics = run.training_step(observed, indices, self.iteration)
         if run.strategy.distributed:  # the exchanges of an iteration, as training has them
             run.strategy.reduce_metrics(metrics)
             run._share_rank0_state()
@@ -308,6 +308,7 @@ def _bench(run: Run, *, iterations: int, warmup: int, say: Callable[[str], None]
         environment={
             "threads": torch.get_num_threads(),
             "device": str(run.device),
+            "precision": run.recipe.train.precision,
             "torch_version": torch.__version__,
         },
         rank=strategy.rank,

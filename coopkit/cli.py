@@ -348,7 +348,8 @@ def bench(
         f"matmul {result.matmul_flops_per_second / 1e9:.1f} GFLOP/s → efficiency "
         f"[bold]{result.efficiency:.2f}[/]; peak memory "
         f"{result.peak_memory_bytes / 2**30:.2f} GiB; {environment['threads']} thread(s) on "
-        f"{environment['device']}, torch {environment['torch_version']}"
+        f"{environment['device']} in {environment['precision']}, torch "
+        f"{environment['torch_version']}"
     )
     if result.distributed is not None:
         ranks = Table(

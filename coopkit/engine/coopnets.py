@@ -42,7 +42,8 @@ class CoopNets(Algorithm[CoopNetsParts]):
             x_draft = p.shard.draw(p.generator.sample_latent, p.train.chains, p.rng)
             with torch.set_grad_enabled(reuse_draft):
                 g_draft = p.generator(x_draft)
-            y_draft = g_draft.detach()
+            # the chains keep the data's precision even where g computes in bf16 (train.precision)
+            y_draft = g_draft.detach().to(observed.dtype)
             if p.train.draft_noise:
                 y_draft = y_draft + p.generator.noise_std * torch.randn(
                     y_draft.shape, generator=p.rng, device=y_draft.device, dtype=y_draft.dtype

@@ -52,6 +52,7 @@ from coopkit.engine.distributed import (
 from coopkit.engine.events import RunEvents, RunHost
 from coopkit.engine.health import DivergenceGuard, non_finite_parameters
 from coopkit.engine.lock import RunLock
+from coopkit.engine.precision import training_precision
 from coopkit.engine.progress import TrainingProgress
 from coopkit.engine.report import record_observed, record_stages, write_report
 from coopkit.engine.run_data import channel_mean, describe, held_out_split
@@ -447,13 +448,20 @@ class Run:
         latest = self.directory.latest_checkpoint()
         return f"The last checkpoint is {latest}." if latest else "No checkpoint was written yet."
 
+    def training_step(
+        self, observed: torch.Tensor, indices: torch.Tensor, iteration: int
+    ) -> dict[str, float]:
+        """One step of the algorithm (G0 … G2 for CoopNets) at the recipe's ``train.precision``."""
+        with training_precision(self.recipe.train.precision, self.device):
+            return self.algorithm.step(observed, indices, iteration)
+
     def _iterate(self, data: DataSource) -> dict[str, Any]:
         started = time.perf_counter()
         batch_size = self.recipe.train.batch_size
         indices = torch.randint(len(data), (batch_size,), generator=self.data_rng)
         indices = indices[self.strategy.part(batch_size)]  # distributed: this process's share
         observed = data.batch(indices).to(self.device)
-        metrics = self.algorithm.step(observed, indices, self.iteration)
+        metrics = self.training_step(observed, indices, self.iteration)
         if (synthesis := self.algorithm.latest_synthesis()) is not None:
             metrics.update(self.guard.measure(synthesis))
         metrics = self.strategy.reduce_metrics(metrics)  # distributed: means over the processes
