@@ -7,7 +7,8 @@
 The other revision is checked out into a temporary git worktree. The two trees take turns, one
 process each, ``--rounds`` times, so that both see the same load on a shared machine; each
 process builds the recipe, runs one untimed iteration and times ``--iterations`` more of the
-recipe's training step (``Algorithm.step``: what ``coopkit run`` does minus writing outputs). The
+recipe's training step (``Run.training_step``, or ``Algorithm.step`` in trees older than
+``train.precision``: what ``coopkit run`` does minus writing outputs). The
 median of each side and their ratio are printed. ``--this-tree KEY=VALUE`` overrides apply to this
 tree alone: a setting the other revision does not have.
 """

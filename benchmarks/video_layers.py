@@ -136,7 +136,7 @@ def training_step(run: coopkit.Run, phases: list[dict[str, float]]) -> Callable[
         indices = torch.randint(
             len(run.data), (run.recipe.train.batch_size,), generator=run.data_rng
         )
-        metrics = run.algorithm.step(run.data.batch(indices), indices, run.iteration)
+        metrics = run.training_step(run.data.batch(indices), indices, run.iteration)
         run.iteration += 1
         phases.append({k[8:]: v for k, v in metrics.items() if k.startswith("seconds_")})
 

@@ -100,8 +100,9 @@ class TrainSection(Settings):
         "fp32",
         description="bf16: each training step runs under torch.autocast with bfloat16 — "
         "convolutions and matrix products in bf16; parameters, gradients, optimizers and the "
-        "reference term stay fp32 — faster on GPUs and CPUs with bf16 instructions (AVX-512 "
-        "BF16, AMX), slower on CPUs without; samples, checkpoints and evaluation stay fp32",
+        "reference term stay fp32 — for GPUs and CPUs with bf16 instructions (AVX-512 BF16, "
+        "AMX; measured faster on the latter), slower on CPUs without; samples, checkpoints and "
+        "evaluation stay fp32",
     )
     strategy: Literal["auto", "single", "ddp"] = Field(
         "auto",

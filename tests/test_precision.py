@@ -7,10 +7,13 @@ import pytest
 import torch
 
 import coopkit
+from coopkit.bench import bench
 from coopkit.engine.precision import training_precision
 from coopkit.errors import RecipeError
+from coopkit.samplers.hmc import HMC
+from coopkit.samplers.mala import MALA
 
-# bfloat16 keeps 8 bits of mantissa: one rounding is ≤ 2⁻⁹ ≈ 0.2 % relative. After one step of
+# bfloat16 keeps 8 significant bits: one rounding is ≤ 2⁻⁸ ≈ 0.4 % relative. After one step of
 # the tiny recipe (3 Langevin steps through 2 convolutions, Adam at 1e-3) the results agree to:
 REVISION_TOLERANCE = 0.02  # max |Δ| of the revised examples (data in [−1, 1])
 LOSS_TOLERANCE = 0.1  # relative, the descriptor's and the generator's losses
@@ -20,8 +23,9 @@ PARAMETERS_CLOSE = 0.95  # share of the parameters within 1e-4 of fp32's after t
 PARAMETER_TOLERANCE = 2e-3 + 1e-6  # the rest: at most two opposite steps apart
 
 
-def one_step(host, write_recipe, precision: str):
-    recipe = write_recipe(precision, train={"precision": precision})
+def one_step(host, write_recipe, precision: str, **sections):
+    train = {"precision": precision, **sections.pop("train", {})}
+    recipe = write_recipe(precision, train=train, **sections)
     run = coopkit.build(recipe, host=host)
     indices = torch.arange(run.recipe.train.batch_size)
     metrics = run.training_step(run.data.batch(indices).to(run.device), indices, 0)
@@ -43,6 +47,55 @@ def test_a_bf16_step_stays_within_tolerance_of_fp32(host, write_recipe):
     apart = (parameters16 - parameters32).abs()
     assert float((apart <= 1e-4).float().mean()) >= PARAMETERS_CLOSE
     assert float(apart.max()) <= PARAMETER_TOLERANCE
+
+
+def test_a_net_updated_twice_in_one_step_is_run_with_its_new_weights(host, write_recipe):
+    """Step G2 with two generator steps runs g again after its first update: in bf16 as in fp32
+    (autocast's weight cache would keep the weights from before the update)."""
+    settings = {
+        "teacher": {"name": "mcmc-teaching", "generator_steps": 2},
+        "train": {"generator_lr": 0.05},
+    }
+    _, metrics32, _ = one_step(host, write_recipe, "fp32", **settings)
+    _, metrics16, _ = one_step(host, write_recipe, "bf16", **settings)
+    assert metrics16["generator_loss"] == pytest.approx(
+        metrics32["generator_loss"], rel=LOSS_TOLERANCE
+    )
+
+
+def test_training_and_bench_step_at_the_recipe_precision(host, write_recipe, monkeypatch):
+    import coopkit.engine.run
+
+    asked = []
+    monkeypatch.setattr(
+        coopkit.engine.run,
+        "training_precision",
+        lambda precision, device: asked.append(precision) or training_precision(precision, device),
+    )
+    run = coopkit.build(write_recipe(train={"precision": "bf16", "iterations": 1}), host=host)
+    run.fit(progress=False)
+    assert asked == ["bf16"]
+    monkeypatch.setattr("coopkit.bench.matmul_flops_per_second", lambda device: 1e9)
+    bench(run, iterations=1, warmup=0)
+    assert asked[1:] and set(asked) == {"bf16"}
+
+
+def test_metropolis_samplers_decide_in_full_precision():
+    """MALA's and HMC's transitions ignore bf16 autocast: the same chain either way."""
+    weight = torch.randn(4, 4)
+
+    def energy(x):
+        return (x @ weight).square().sum(1) / 2
+
+    for name, sampler in (
+        ("mala", MALA(MALA.Params(steps=5, step_size=0.3))),
+        ("hmc", HMC(HMC.Params(steps=3, step_size=0.2, leapfrog_steps=3))),
+    ):
+        x0 = torch.randn(8, 4)
+        plain = sampler.run(energy, x0, torch.Generator().manual_seed(0)).x
+        with training_precision("bf16", torch.device("cpu")):
+            under_autocast = sampler.run(energy, x0, torch.Generator().manual_seed(0)).x
+        assert torch.equal(plain, under_autocast), name
 
 
 def test_fp32_is_no_autocast_and_bf16_is_bfloat16_on_the_device():

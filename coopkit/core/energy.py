@@ -68,8 +68,9 @@ class EnergyModel(nn.Module, Generic[P]):
         return y if mean is None else y - mean
 
     def score(self, y: torch.Tensor) -> torch.Tensor:
-        """f(Y; θ), one value per example."""
-        return reduce(self.net(y), "b ... -> b", "sum")
+        """f(Y; θ), one value per example, summed in Y's dtype (under bf16 autocast the net's
+        outputs are bf16; their sum, of 10⁶–10⁷ on the dynamic textures, is not rounded to bf16)."""
+        return reduce(self.net(y).to(y.dtype), "b ... -> b", "sum")
 
     def reference_energy(self, y: torch.Tensor) -> torch.Tensor:
         """−log p0(Y) up to a constant, one value per example."""

@@ -25,7 +25,7 @@ from coopkit.core.sampler import (
     gaussian_like,
     squared_norm,
 )
-from coopkit.samplers.mala import metropolis_accept, select
+from coopkit.samplers.mala import exact_energies, metropolis_accept, select
 
 
 class HMCParams(SamplerParams):
@@ -55,6 +55,10 @@ class HMC(Sampler[HMCParams]):
         return x, momentum, energy, grad
 
     def run(self, energy_fn: EnergyFn, x0: torch.Tensor, generator=None) -> SampleResult:
+        with exact_energies(x0):
+            return self._transitions(energy_fn, x0, generator)
+
+    def _transitions(self, energy_fn: EnergyFn, x0: torch.Tensor, generator) -> SampleResult:
         p = self.params
         x = x0.detach().clone()
         if p.steps == 0:

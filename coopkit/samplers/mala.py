@@ -22,6 +22,12 @@ from coopkit.core.sampler import (
 )
 
 
+def exact_energies(x: torch.Tensor) -> torch.autocast:
+    """Autocast off: a Metropolis decision compares energies of up to 10⁶–10⁷ to within a few
+    nats, which bf16 (``train.precision``) cannot hold, so its transitions run in x's dtype."""
+    return torch.autocast(x.device.type, enabled=False)
+
+
 def metropolis_accept(log_ratio: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """Per-chain accept decisions for log acceptance ratios."""
     uniform = torch.rand(log_ratio.shape, generator=generator, device=log_ratio.device)
@@ -36,6 +42,10 @@ class MALA(Sampler[SamplerParams]):
     Params = SamplerParams
 
     def run(self, energy_fn: EnergyFn, x0: torch.Tensor, generator=None) -> SampleResult:
+        with exact_energies(x0):
+            return self._transitions(energy_fn, x0, generator)
+
+    def _transitions(self, energy_fn: EnergyFn, x0: torch.Tensor, generator) -> SampleResult:
         delta = self.params.step_size
         x = x0.detach().clone()
         if self.params.steps == 0:

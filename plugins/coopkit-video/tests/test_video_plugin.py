@@ -119,12 +119,19 @@ def test_circular_temporal_padding_scores_a_rolled_clip_alike():
     rolled = top_map(1, torch.roll(clip, shifts=2, dims=2), padding="circular")
     torch.testing.assert_close(rolled, torch.roll(looped, shifts=1, dims=1))
     torch.testing.assert_close(looped[:, 3:13], top_map(1, clip)[:, 3:13])
+    reach = {}
     for frame in (0, 13, 31):
         changed = clip.clone()
         changed[:, :, frame] += 1
-        reach = (top_map(1, changed, padding="circular") != looped).any(0)
-        assert int(reach.sum()) == 7, frame
-    assert reach[[0, 15]].all()  # the last frame's windows wrap round to the first position
+        reach[frame] = (top_map(1, changed, padding="circular") != looped).any(0)
+        assert int(reach[frame].sum()) == 7, frame
+    assert reach[31][[0, 15]].all()  # the last frame's windows wrap round to the first position
+
+
+def test_circular_padding_needs_as_many_frames_as_it_wraps():
+    short = STDescriptorParams(temporal_kernel=8, temporal_padding="circular")
+    with pytest.raises(ValueError, match="wraps 3 frames round.*data.frames"):
+        SpatioTemporalDescriptor(short, shape=(3, 8, 16, 16))
 
 
 def test_unpadded_windows_that_miss_frames_are_explained():

@@ -77,6 +77,21 @@ def check_unpadded_windows(frames: int, layers: list[tuple[int, int]]) -> None:
         length = (length - kernel) // stride + 1
 
 
+def check_wrappable(frames: int, layers: list[tuple[int, int, int]]) -> None:
+    """Circular padding wraps ``pad`` frames round each layer's input, so it needs at least that
+    many; refuses layers — (kernel, stride, pad) along time — whose input is shorter."""
+    length = frames
+    for kernel, stride, pad in layers:
+        if pad > length:
+            raise ValueError(
+                f"descriptor.temporal_padding = 'circular' wraps {pad} frames round a layer's "
+                f"input of {length}: the clip is too short for these kernels; give more frames "
+                "(data.frames), a shorter temporal_kernel, or set "
+                'descriptor.temporal_padding = "zeros"'
+            )
+        length = (length + 2 * pad - kernel) // stride + 1
+
+
 def halving_padding(kernel: int) -> int:
     """The padding that makes a stride-2 convolution halve an even side exactly, for an odd or an
     even kernel: (n + 2p − k) // 2 + 1 = n/2 with p = ⌊(k − 1)/2⌋."""
@@ -115,8 +130,9 @@ class STDescriptorParams(EnergyParams):
         "each layer scores only the windows that lie wholly inside the clip, and f is a sum of "
         "one score over them, the same wherever in time they lie (the clip must then be long "
         "enough for the three layers' windows; the end frames lie in fewer windows); or "
-        "circular: time wraps round, every frame lies in as many windows as every other, and f "
-        "scores a clip and the same clip played from another frame (rolled) alike",
+        "circular: time wraps round, no frame is an end, and at temporal_stride 1 with an even "
+        "kernel every frame lies in as many windows as every other and f scores the clip "
+        "rolled by 2 frames (a multiple of 2·temporal_stride² in general) as it scores the clip",
     )
     init_std: float = Field(0.005, gt=0, description="std of the N(0, std²) weight initialisation")
     zero_mean_colour: bool = Field(
@@ -150,9 +166,11 @@ class SpatioTemporalDescriptor(EnergyModel[STDescriptorParams]):
         # circular: each layer reads the frames wrapped round instead of its own zeros
         wrap1, wrap = (pt1, pt) if padding == "circular" else (0, 0)
         zeros1, zeros = pt1 - wrap1, pt - wrap
+        if padding == "circular":
+            check_wrappable(frames, [(k, 2, pt1), (kt, st, pt), (kt, st, pt)])
 
-        def wrapped(frames: int) -> list[nn.Module]:
-            return [WrapTime(frames)] if frames else []
+        def wrapped(count: int) -> list[nn.Module]:
+            return [WrapTime(count)] if count else []
 
         net = nn.Sequential(
             *([ZeroMeanColour()] if params.zero_mean_colour else []),
