@@ -22,7 +22,7 @@ def per_frame(values: torch.Tensor) -> str:
 
 
 def ends_and_middle(values: torch.Tensor) -> str:
-    quarter = len(values) // 4
+    quarter = max(len(values) // 4, 1)
     ends = torch.cat([values[:quarter], values[-quarter:]]).mean()
     return f"ends {float(ends):.2f}, middle {float(values[quarter:-quarter].mean()):.2f}"
 
@@ -49,7 +49,7 @@ def main() -> None:
     torch.set_num_threads(1)
     for path in args.runs:
         run = coopkit.load(path)
-        observed = run.data[0][None].float()  # 1 × c × t × h × w
+        observed = run.data[0][None].float().to(run.device)  # 1 × c × t × h × w
         scale = observed_scale(observed)
         drafts = run.generate(args.chains, seed=args.seed)
         revisions = run.sample(args.chains, seed=args.seed)
@@ -72,7 +72,7 @@ def main() -> None:
         print(f"  {per_frame(frame_distance)}")
 
         generator = run.generator
-        rng = torch.Generator().manual_seed(args.seed)
+        rng = torch.Generator(device=run.device).manual_seed(args.seed)
         with torch.no_grad():
             generator.eval()
             latents = generator.sample_latent(args.chains, rng)
@@ -80,7 +80,9 @@ def main() -> None:
             print("how far each latent frame, redrawn alone, moves each output frame:")
             for j in range(latents.shape[2]):
                 redrawn = latents.clone()
-                redrawn[:, :, j] = torch.randn(redrawn[:, :, j].shape, generator=rng)
+                redrawn[:, :, j] = torch.randn(
+                    redrawn[:, :, j].shape, generator=rng, device=run.device
+                )
                 moved = (generator(redrawn) - base).square().mean(dim=(0, 1, 3, 4)).sqrt() / scale
                 print(f"  latent frame {j}: {per_frame(moved)}")
         print()
