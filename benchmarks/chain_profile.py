@@ -27,13 +27,11 @@ def ends_and_middle(values: torch.Tensor) -> str:
     return f"ends {float(ends):.2f}, middle {float(values[quarter:-quarter].mean()):.2f}"
 
 
-def score(samples: torch.Tensor, scale: float) -> float:
-    """`chain-diversity` of the samples, in units of ``scale``: the whole observed clip's spread."""
-    from coopkit.core.metric import distinct_pairs
-    from coopkit.metrics.chain_diversity import pairwise_rms
+def diversity(samples: torch.Tensor, clip: torch.Tensor) -> float:
+    """`chain-diversity` of the samples (all frames, or some), in units of the whole clip's spread."""
+    from coopkit.metrics.chain_diversity import ChainDiversity
 
-    first, second = distinct_pairs(len(samples), 10_000, torch.Generator().manual_seed(0))
-    return float((pairwise_rms(samples.double(), first, second) / scale).mean())
+    return ChainDiversity(ChainDiversity.Params()).compute(samples, clip, (-1.0, 1.0)).mean
 
 
 def main() -> None:
@@ -56,13 +54,13 @@ def main() -> None:
 
         frames = observed.shape[2]
         frame_diversity = torch.tensor(
-            [score(revisions[:, :, [tau]], scale) for tau in range(frames)]
+            [diversity(revisions[:, :, [tau]], observed) for tau in range(frames)]
         )
         # every chain's frame τ against the observed frame τ, RMS over chains, channels and pixels
         frame_distance = (revisions - observed).square().mean(dim=(0, 1, 3, 4)).sqrt() / scale
         print(f"## {path} (iteration {run.iteration})")
         print(
-            f"chain diversity: drafts {score(drafts, scale):.3f}, revisions {score(revisions, scale):.3f}"
+            f"chain diversity: drafts {diversity(drafts, observed):.3f}, revisions {diversity(revisions, observed):.3f}"
         )
         print(f"per-frame diversity of the revisions ({ends_and_middle(frame_diversity)}):")
         print(f"  {per_frame(frame_diversity)}")
