@@ -318,6 +318,26 @@ def test_strided_conv_falls_back_to_the_parent_forward():
     }
 
 
+def test_strided_conv_keeps_its_fast_input_gradient_under_bf16_autocast():
+    """``train.precision = "bf16"``: the phase-form input gradient runs in bf16 and gives what
+    fp32 gives to bf16's precision; the input's gradient comes back in the input's dtype."""
+    torch.manual_seed(0)
+    layer = StridedConv3d(3, 8, 6, stride=2, padding=2)
+    x = torch.randn(2, 3, 8, 10, 10, requires_grad=True)
+    probe = torch.randn(2, 8, 4, 5, 5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = layer(x)
+        assert "StridedInputGradient" in type(y.grad_fn).__name__
+        assert y.dtype == torch.bfloat16
+        (grad,) = torch.autograd.grad((y.float() * probe).sum(), x)
+    y_fp32 = nn.Conv3d.forward(layer, x)
+    (grad_fp32,) = torch.autograd.grad((y_fp32 * probe).sum(), x)
+    assert grad.dtype == torch.float32
+    assert_close(y.float(), y_fp32, tolerance=2e-2)
+    assert_close(grad, grad_fp32, tolerance=2e-2)
+    assert not torch.equal(grad, grad_fp32)  # bf16 was in force
+
+
 @pytest.mark.parametrize(
     "settings",
     [{"groups": 3}, {"dilation": 2}, {"padding": "valid"}, {"padding_mode": "reflect"}],
