@@ -308,7 +308,7 @@ def _bench(run: Run, *, iterations: int, warmup: int, say: Callable[[str], None]
         environment={
             "threads": torch.get_num_threads(),
             "device": str(run.device),
-            "precision": run.recipe.train.precision,
+            "precision": run.precision,
             "torch_version": torch.__version__,
         },
         rank=strategy.rank,

@@ -266,7 +266,8 @@ def run(
         print_line(f"[yellow]nothing to resume in {directory}; starting a new run[/]")
     if say:
         print_line(
-            f"[bold]coopkit run[/] {built.recipe.source} → {directory} (device {built.device})"
+            f"[bold]coopkit run[/] {built.recipe.source} → {directory} "
+            f"(device {built.device}, {built.precision})"
         )
     try:
         built.fit(progress=progress, resume=resume, resume_from=resume_from, restart=restart)

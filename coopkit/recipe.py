@@ -96,13 +96,13 @@ class TrainSection(Settings):
         "range's ends; 0: the paper's D2",
     )
     device: str = Field("auto", description="auto, cpu, cuda, cuda:1, ...")
-    precision: Literal["fp32", "bf16"] = Field(
+    precision: Literal["fp32", "bf16", "auto"] = Field(
         "fp32",
         description="bf16: each training step runs under torch.autocast with bfloat16 — "
         "convolutions and matrix products in bf16; parameters, gradients, optimizers and the "
         "reference term stay fp32 — for GPUs and CPUs with bf16 instructions (AVX-512 BF16, "
         "AMX; measured faster on the latter), slower on CPUs without; samples, checkpoints and "
-        "evaluation stay fp32",
+        "evaluation stay fp32. auto: bf16 where the device has bf16 instructions, fp32 elsewhere",
     )
     strategy: Literal["auto", "single", "ddp"] = Field(
         "auto",

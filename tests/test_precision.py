@@ -8,7 +8,7 @@ import torch
 
 import coopkit
 from coopkit.bench import bench
-from coopkit.engine.precision import training_precision
+from coopkit.engine.precision import native_bf16, training_precision
 from coopkit.errors import RecipeError
 from coopkit.samplers.hmc import HMC
 from coopkit.samplers.mala import MALA
@@ -112,3 +112,28 @@ def test_fp32_is_no_autocast_and_bf16_is_bfloat16_on_the_device():
 def test_an_unknown_precision_is_a_recipe_error(host, write_recipe):
     with pytest.raises(RecipeError, match="precision"):
         coopkit.build(write_recipe(train={"precision": "fp16"}), host=host)
+
+
+@pytest.mark.parametrize(("native", "expected"), [(True, "bf16"), (False, "fp32")])
+def test_auto_is_bf16_only_where_the_device_computes_it(
+    host, write_recipe, monkeypatch, native, expected
+):
+    import coopkit.engine.precision
+
+    monkeypatch.setattr(coopkit.engine.precision, "native_bf16", lambda device: native)
+    run = coopkit.build(write_recipe(train={"precision": "auto"}), host=host)
+    assert run.precision == expected
+    run.fit(progress=False)
+    assert run.recipe.train.precision == "auto"  # the recipe keeps what the user wrote
+    for explicit in ("fp32", "bf16"):
+        run = coopkit.build(write_recipe(train={"precision": explicit}), host=host)
+        assert run.precision == explicit
+
+
+def test_bf16_is_native_on_cpus_with_its_instructions_only(monkeypatch):
+    cpu = torch.device("cpu")
+    for avx512_bf16, amx in ((True, False), (False, True), (False, False)):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda v=avx512_bf16: v)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda v=amx: v)
+        assert native_bf16(cpu) == (avx512_bf16 or amx)
+    assert not native_bf16(torch.device("meta"))

@@ -52,7 +52,7 @@ from coopkit.engine.distributed import (
 from coopkit.engine.events import RunEvents, RunHost
 from coopkit.engine.health import DivergenceGuard, non_finite_parameters
 from coopkit.engine.lock import RunLock
-from coopkit.engine.precision import training_precision
+from coopkit.engine.precision import resolve_precision, training_precision
 from coopkit.engine.progress import TrainingProgress
 from coopkit.engine.report import record_observed, record_stages, write_report
 from coopkit.engine.run_data import channel_mean, describe, held_out_split
@@ -100,6 +100,7 @@ class Run:
         self.host = host
         self.events = host if events is None else events
         self.device = local_device(resolve_device(recipe.train.device), recipe.train.strategy)
+        self.precision = resolve_precision(recipe.train.precision, self.device)  # fp32 or bf16
         self.strategy: Single = Single()  # a Distributed one while a distributed fit() runs
         self._rank_rng: torch.Generator | None = None  # distributed: this process's own stream
         self.directory = RunDirectory(run_dir or recipe.run_dir)
@@ -451,8 +452,8 @@ class Run:
     def training_step(
         self, observed: torch.Tensor, indices: torch.Tensor, iteration: int
     ) -> dict[str, float]:
-        """One step of the algorithm (G0 … G2 for CoopNets) at the recipe's ``train.precision``."""
-        with training_precision(self.recipe.train.precision, self.device):
+        """One step of the algorithm (G0 … G2 for CoopNets) at the run's precision."""
+        with training_precision(self.precision, self.device):
             return self.algorithm.step(observed, indices, iteration)
 
     def _iterate(self, data: DataSource) -> dict[str, Any]:
