@@ -290,8 +290,8 @@ class StridedConv3d(nn.Conv3d):
     needs no gradient (or grad mode is off), for an unbatched input, all strides 1 and a device
     other than the CPU (measured only there). Under bf16 autocast both convolutions run in bf16
     (the input gradient in the output gradient's dtype, cast back to the input's by autograd):
-    ×1.7 for a whole dyntex step against fp32 on a CPU with AVX-512 BF16, where the parent's
-    strided input gradient in bf16 gained ×1.06.
+    a whole dyntex step ×1.69 against fp32 on a CPU with AVX-512 BF16, where falling back to the
+    parent in bf16 gained ×1.03 (docs/performance.md).
     """
 
     def __init__(self, *args, **kwargs):
