@@ -309,6 +309,7 @@ def bench(
     import coopkit
     from coopkit.bench import bench as run_bench
     from coopkit.engine.distributed import PeerFailure
+    from coopkit.engine.precision import native_bf16
 
     if threads is not None:
         torch.set_num_threads(threads)
@@ -352,6 +353,11 @@ def bench(
         f"{environment['device']} in {environment['precision']}, torch "
         f"{environment['torch_version']}"
     )
+    if environment["precision"] == "fp32" and native_bf16(built.device):
+        console.print(
+            "[dim]this device computes bf16 natively: train.precision=auto (or bf16) may be "
+            "faster; see docs/performance.md[/]"
+        )
     if result.distributed is not None:
         ranks = Table(
             "rank", "s/iteration", "chains/s", "examples/s", title=f"{title}: every process"

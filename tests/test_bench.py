@@ -70,3 +70,28 @@ def test_the_cli_prints_one_json_object(host, write_recipe, monkeypatch, capsys,
     for key in ("efficiency", "seconds_per_iteration", "flops_per_iteration"):
         assert report[key] > 0
     assert {"matmul_flops_per_second", "peak_memory_bytes", "phases", "threads"} <= set(report)
+
+
+@pytest.mark.parametrize(
+    ("precision", "native", "hinted"),
+    [
+        ("fp32", True, True),
+        ("fp32", False, False),
+        ("bf16", True, False),
+    ],
+)
+def test_the_table_suggests_bf16_only_where_it_is_native_and_off(
+    host, write_recipe, monkeypatch, capsys, small_matmul, precision, native, hinted
+):
+    monkeypatch.setattr(coopkit.api, "default_host", lambda: host)
+    monkeypatch.setattr("coopkit.plugins.default_host", lambda: host)
+    monkeypatch.setattr("coopkit.cli.register_plugin_commands", lambda *a: None)
+    monkeypatch.setattr("coopkit.engine.precision.native_bf16", lambda device: native)
+    recipe = write_recipe(train={"precision": precision})
+    monkeypatch.setattr(sys, "argv", ["coopkit", "bench", str(recipe), "--iterations", "1"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 0
+    output = capsys.readouterr().out
+    assert f"in {precision}" in output
+    assert ("train.precision=auto" in output) == hinted
