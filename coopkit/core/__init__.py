@@ -15,6 +15,13 @@ from coopkit.core.metric import (
 )
 from coopkit.core.params import Params, PositiveInt, Size
 from coopkit.core.sampler import EnergyFn, Sampler, SampleResult, SamplerParams, energy_and_grad
+from coopkit.core.strided_conv import (
+    StridedConv2d,
+    StridedConv3d,
+    numeric_padding,
+    require_plain_convolution,
+    strided_conv_input_grad,
+)
 from coopkit.core.teacher import Teacher, TeacherParams
 from coopkit.core.weights import init_normal
 
@@ -44,9 +51,14 @@ __all__ = [
     "Teacher",
     "TeacherParams",
     "EdgeReplicated",
+    "StridedConv2d",
+    "StridedConv3d",
     "ZeroMeanColour",
     "distinct_pairs",
     "energy_and_grad",
     "init_normal",
+    "numeric_padding",
+    "require_plain_convolution",
+    "strided_conv_input_grad",
     "upsampling_padding",
 ]

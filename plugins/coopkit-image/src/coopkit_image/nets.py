@@ -23,6 +23,7 @@ from coopkit.core import (
     LatentModel,
     LatentParams,
     PositiveInt,
+    StridedConv2d,
     init_normal,
 )
 from coopkit_image.layers import ACTIVATIONS, Activation, same_length, upsampling
@@ -74,7 +75,12 @@ class ConvDescriptorParams(EnergyParams):
 class ConvDescriptor(EnergyModel[ConvDescriptorParams]):
     """Convolutions padded by ⌊(k − 1)/2⌋ on each side: with an odd kernel a stride s maps a side n
     to ⌈n/s⌉ (TensorFlow's 'SAME'); an even kernel can give one less (MNIST's 4×4/2 stack:
-    28 → 14 → 7 → 3, where 'SAME' gives 4)."""
+    28 → 14 → 7 → 3, where 'SAME' gives 4).
+
+    The first layer, on the picture's few channels, is a :class:`~coopkit.core.StridedConv2d`:
+    the general kernels compute its input gradient, needed at every Langevin step, several
+    times slower than its forward. The later layers' input gradients run well and stay
+    ``nn.Conv2d`` (benchmarks/image_layers.py)."""
 
     Params = ConvDescriptorParams
 
@@ -85,7 +91,8 @@ class ConvDescriptor(EnergyModel[ConvDescriptorParams]):
         for index, (out, kernel, stride) in enumerate(
             zip(params.channels, params.kernels, params.strides, strict=True)
         ):
-            layers.append(nn.Conv2d(in_channels, out, kernel, stride, padding=(kernel - 1) // 2))
+            conv = StridedConv2d if index == 0 else nn.Conv2d  # its input gradient: see class
+            layers.append(conv(in_channels, out, kernel, stride, padding=(kernel - 1) // 2))
             if index < last or params.fc:
                 layers += descriptor_norm(params.normalization, out)
                 layers.append(ACTIVATIONS[params.activation]())

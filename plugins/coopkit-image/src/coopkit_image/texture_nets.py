@@ -18,6 +18,7 @@ from coopkit.core import (
     LatentModel,
     LatentParams,
     PositiveInt,
+    StridedConv2d,
     ZeroMeanColour,
 )
 from coopkit_image.layers import (
@@ -77,8 +78,9 @@ class TextureDescriptor(EnergyModel[TextureDescriptorParams]):
         for index, (out, kernel, stride) in enumerate(
             zip(params.channels, params.kernels, params.strides, strict=True)
         ):
+            conv = StridedConv2d if index == 0 else nn.Conv2d  # see ConvDescriptor
             layers.append(
-                nn.Conv2d(
+                conv(
                     in_channels,
                     out,
                     kernel,
