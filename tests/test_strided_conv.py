@@ -8,8 +8,7 @@ from torch import nn
 
 from coopkit.core import StridedConv2d, StridedConv3d, strided_conv_input_grad
 from coopkit.core.strided_conv import StridedConvMixin, phase_kernel
-
-TOLERANCE = 1e-5  # of the largest magnitude of the compared tensor
+from coopkit.testing import assert_close_at_scale, check_layer_matches_parent
 
 
 class StridedConv1d(StridedConvMixin, nn.Conv1d):
@@ -21,27 +20,6 @@ STRIDED = {
     2: (StridedConv2d, nn.Conv2d),
     3: (StridedConv3d, nn.Conv3d),
 }
-
-
-def assert_close(actual: torch.Tensor, expected: torch.Tensor, tolerance: float = TOLERANCE):
-    assert actual.shape == expected.shape
-    scale = expected.abs().max().item()
-    error = (actual - expected).abs().max().item()
-    assert error <= tolerance * scale, f"max |difference| {error:.3g} at scale {scale:.3g}"
-
-
-def same_result_and_gradients(layer: nn.Module, parent: type[nn.Module], x: torch.Tensor) -> None:
-    """The layer's output and the gradients of a random linear function of it (input, weight,
-    bias) equal those of the parent class's forward on the same parameters."""
-    results = []
-    for forward in (layer.forward, lambda x: parent.forward(layer, x)):
-        x_ = x.clone().requires_grad_()
-        y = forward(x_)
-        probe = torch.randn(y.shape, generator=torch.Generator().manual_seed(1))
-        grads = torch.autograd.grad((y * probe).sum(), [x_, layer.weight, layer.bias])
-        results.append((y.detach(), *grads))
-    for fast, plain in zip(*results, strict=True):
-        assert_close(fast, plain)
 
 
 def took_the_fast_path(y: torch.Tensor) -> bool:
@@ -71,7 +49,7 @@ def test_strided_conv_equals_the_parent(axes, kernel, stride, padding, size, bat
     layer = strided(3, 8, kernel, stride=stride, padding=padding)
     x = torch.randn(batch, 3, *size)
     assert took_the_fast_path(layer(x.requires_grad_()))
-    same_result_and_gradients(layer, parent, x.detach())
+    check_layer_matches_parent(layer, parent, x.detach())
 
 
 @pytest.mark.parametrize("mode", ["circular", "reflect", "replicate"])
@@ -80,7 +58,7 @@ def test_padding_modes_other_than_zeros_pad_first_and_match_the_parent(mode):
     layer = StridedConv2d(3, 6, 5, stride=2, padding=2, padding_mode=mode)
     x = torch.randn(2, 3, 12, 10)
     assert took_the_fast_path(layer(x.requires_grad_()))
-    same_result_and_gradients(layer, nn.Conv2d, x.detach())
+    check_layer_matches_parent(layer, nn.Conv2d, x.detach())
 
 
 def test_the_input_gradient_is_a_transposed_convolution_known_by_hand():
@@ -116,7 +94,9 @@ def test_the_input_gradient_alone_skips_the_weight_gradient():
     (grad,) = torch.autograd.grad(y.square().sum(), inputs=x)
     assert not ran
     assert layer.weight.grad is None and layer.bias.grad is None
-    assert_close(grad, torch.autograd.grad(nn.Conv2d.forward(layer, x).square().sum(), x)[0])
+    assert_close_at_scale(
+        grad, torch.autograd.grad(nn.Conv2d.forward(layer, x).square().sum(), x)[0]
+    )
 
 
 @pytest.mark.parametrize("axes", [2, 3])
@@ -127,13 +107,7 @@ def test_second_derivatives_equal_the_parent(axes):
     strided, parent = STRIDED[axes]
     layer = strided(3, 6, 4, stride=2, padding=2)
     x = torch.randn(2, 3, *(7, 6, 5)[-axes:])
-    results = []
-    for forward in (layer.forward, lambda x: parent.forward(layer, x)):
-        x_ = x.clone().requires_grad_()
-        (grad,) = torch.autograd.grad(forward(x_).tanh().sum(), x_, create_graph=True)
-        results.append(torch.autograd.grad(grad.square().sum(), [x_, layer.weight, layer.bias]))
-    for fast, plain in zip(*results, strict=True):
-        assert_close(fast, plain)
+    check_layer_matches_parent(layer, parent, x, second_order=True)
 
 
 def test_the_output_can_be_modified_in_place():
@@ -144,7 +118,7 @@ def test_the_output_can_be_modified_in_place():
     assert y._base is None  # not a view of another tensor
     torch.relu_(y).sum().backward()
     expected = torch.autograd.grad(nn.Conv2d.forward(layer, x).relu().sum(), x)[0]
-    assert_close(x.grad, expected)
+    assert_close_at_scale(x.grad, expected)
 
 
 @pytest.mark.parametrize("axes", [2, 3])
@@ -184,7 +158,7 @@ def test_keeps_its_fast_input_gradient_under_bf16_autocast(axes):
         (grad,) = torch.autograd.grad((y.float() * probe).sum(), x)
     (grad_fp32,) = torch.autograd.grad((parent.forward(layer, x) * probe).sum(), x)
     assert grad.dtype == torch.float32
-    assert_close(grad, grad_fp32, tolerance=2e-2)
+    assert_close_at_scale(grad, grad_fp32, tolerance=2e-2)
     assert not torch.equal(grad, grad_fp32)  # bf16 was in force
 
 

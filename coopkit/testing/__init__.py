@@ -7,6 +7,9 @@
   :func:`check_baseline`, :func:`check_writer` — for components built by hand.
 - :class:`TinyGenerator` and :class:`QuadraticDescriptor` (energy ||Y − target||²/2) are nets
   with known answers for checking teachers and descriptor-based tasks.
+- :func:`check_layer_matches_parent` checks a fast layer — a subclass of a ``torch.nn`` layer
+  computed another way — against its parent: output and gradients; :func:`assert_close_at_scale`
+  compares two tensors relative to the larger one's scale.
 - :func:`isolated_host` is a plugin host holding only the plugins a test names; the pytest
   fixture ``coopkit_host`` (:mod:`coopkit.pytest_plugin`) also makes it the process's host for
   the test.
@@ -27,16 +30,19 @@ from coopkit.testing.checks import (
     check_writer,
 )
 from coopkit.testing.host import isolated_host
+from coopkit.testing.layers import assert_close_at_scale, check_layer_matches_parent
 from coopkit.testing.plugin import PluginReport, check_plugin
 
 __all__ = [
     "PluginReport",
     "QuadraticDescriptor",
     "TinyGenerator",
+    "assert_close_at_scale",
     "check_baseline",
     "check_data_source",
     "check_energy_model",
     "check_latent_model",
+    "check_layer_matches_parent",
     "check_metric",
     "check_plugin",
     "check_sampler",

@@ -23,30 +23,7 @@ from coopkit_video.nets import (
 from torch import nn
 
 from coopkit.core import upsampling_padding
-
-TOLERANCE = 1e-5  # of the largest magnitude of the compared tensor
-
-
-def assert_close(actual: torch.Tensor, expected: torch.Tensor, tolerance: float = TOLERANCE):
-    assert actual.shape == expected.shape
-    scale = expected.abs().max().item()
-    error = (actual - expected).abs().max().item()
-    assert error <= tolerance * scale, f"max |difference| {error:.3g} at scale {scale:.3g}"
-
-
-def same_result_and_gradients(layer: nn.Module, parent: type[nn.Module], x: torch.Tensor) -> None:
-    """The layer's output and the gradients of a random linear function of it (input, weight,
-    bias) equal those of the parent class's forward on the same parameters."""
-    results = []
-    for forward in (layer.forward, lambda x: parent.forward(layer, x)):
-        x_ = x.clone().requires_grad_()
-        y = forward(x_)
-        probe = torch.randn(y.shape, generator=torch.Generator().manual_seed(1))
-        grads = torch.autograd.grad((y * probe).sum(), [x_, layer.weight, layer.bias])
-        results.append((y.detach(), *grads))
-    for fast, plain in zip(*results, strict=True):
-        assert_close(fast, plain)
-
+from coopkit.testing import assert_close_at_scale, check_layer_matches_parent
 
 SHAPES = [  # (batch, frames, temporal kernel, temporal stride); nets.py uses stride 2
     *(
@@ -67,7 +44,7 @@ def test_conv_equals_conv3d(batch, frames, kernel, stride):
     layer = SpatiallyFullyConnectedConv3d(
         7, 5, (kernel, 6, 5), stride=(stride, 1, 1), padding=(padding, 0, 0)
     )
-    same_result_and_gradients(layer, nn.Conv3d, torch.randn(batch, 7, frames, 6, 5))
+    check_layer_matches_parent(layer, nn.Conv3d, torch.randn(batch, 7, frames, 6, 5))
 
 
 @pytest.mark.parametrize(("batch", "frames", "kernel", "stride"), [*SHAPES, (2, 5, 3, 2)])
@@ -83,7 +60,7 @@ def test_transposed_conv_equals_conv_transpose3d(batch, frames, kernel, stride):
         padding=(padding, 0, 0),
         output_padding=(extra, 0, 0),
     )
-    same_result_and_gradients(layer, nn.ConvTranspose3d, torch.randn(batch, 7, frames, 1, 1))
+    check_layer_matches_parent(layer, nn.ConvTranspose3d, torch.randn(batch, 7, frames, 1, 1))
 
 
 def test_transposed_conv_with_output_padding_beyond_the_taps():
@@ -91,7 +68,7 @@ def test_transposed_conv_with_output_padding_beyond_the_taps():
     layer = SpatiallyFullyConnectedConvTranspose3d(
         4, 3, (2, 3, 3), stride=(2, 1, 1), output_padding=(1, 0, 0)
     )
-    same_result_and_gradients(layer, nn.ConvTranspose3d, torch.randn(2, 4, 5, 1, 1))
+    check_layer_matches_parent(layer, nn.ConvTranspose3d, torch.randn(2, 4, 5, 1, 1))
 
 
 def test_other_sizes_fall_back_to_the_parent_forward():
@@ -158,26 +135,14 @@ def test_conv_input_gradient_alone_skips_the_weight_gradient():
     assert mm_calls(lambda: grads.append(torch.autograd.grad(loss, inputs=x)[0])) == 1
     assert layer.weight.grad is None and layer.bias.grad is None
     expected = torch.autograd.grad(nn.Conv3d.forward(layer, x).square().sum(), x)[0]
-    assert_close(grads[0], expected)
-
-
-def assert_second_derivatives_equal_conv3d(layer: nn.Conv3d, x: torch.Tensor) -> None:
-    """A function of the input gradient (a gradient penalty) differentiates alike in the input
-    and the parameters through the fast layer and through ``nn.Conv3d``."""
-    results = []
-    for forward in (layer.forward, lambda x: nn.Conv3d.forward(layer, x)):
-        x_ = x.clone().requires_grad_()
-        (grad,) = torch.autograd.grad(forward(x_).tanh().sum(), x_, create_graph=True)
-        results.append(torch.autograd.grad(grad.square().sum(), [x_, layer.weight, layer.bias]))
-    for fast, plain in zip(*results, strict=True):
-        assert_close(fast, plain)
+    assert_close_at_scale(grads[0], expected)
 
 
 def test_conv_second_derivatives_equal_conv3d():
     torch.manual_seed(0)
     layer = SpatiallyFullyConnectedConv3d(4, 3, (4, 3, 2), stride=(2, 1, 1), padding=(1, 0, 0))
     x = torch.randn(2, 4, 7, 3, 2)
-    assert_second_derivatives_equal_conv3d(layer, x)
+    check_layer_matches_parent(layer, nn.Conv3d, x, second_order=True)
 
 
 PHASE_SETTINGS = [  # in, out, kernel, stride, padding, output padding, input frames × h × w
@@ -199,7 +164,7 @@ def test_phase_transposed_conv_equals_conv_transpose3d(
     layer = PhaseConvTranspose3d(
         channels, out, kernel, stride=stride, padding=padding, output_padding=extra
     )
-    same_result_and_gradients(layer, nn.ConvTranspose3d, torch.randn(batch, channels, *size))
+    check_layer_matches_parent(layer, nn.ConvTranspose3d, torch.randn(batch, channels, *size))
 
 
 def test_phase_transposed_conv_parameters_fallback_and_refusals():
@@ -265,7 +230,7 @@ def test_descriptor_at_recipe_size_matches_plain_layers(monkeypatch):
         outputs.append((score.detach(), gradient))
     # oneDNN's convolution, summing 345,600 products per output, is itself ~2e-5 from float64
     for fast, reference in zip(*outputs, strict=True):
-        assert_close(fast, reference, tolerance=1e-4)
+        assert_close_at_scale(fast, reference, tolerance=1e-4)
 
 
 @pytest.mark.parametrize(("kernel", "even_taps"), [(5, False), (6, True), (4, True)])
@@ -332,7 +297,7 @@ def test_generator_at_recipe_size_matches_plain_layers(monkeypatch):
         net.train()
         with torch.no_grad():
             outputs.append(net(x))
-    assert_close(*outputs, tolerance=1e-4)
+    assert_close_at_scale(*outputs, tolerance=1e-4)
 
 
 @pytest.mark.parametrize(
