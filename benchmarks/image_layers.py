@@ -17,29 +17,31 @@ from __future__ import annotations
 import argparse
 import copy
 import statistics
+import sys
 import tempfile
 import time
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
-import coopkit
 from coopkit.core import StridedConv2d
 
-CASES = {
-    "textures": ["train.device=cpu"],
-    "mnist": ["train.device=cpu"],
-    "cifar10-port": [],  # from speed.toml
-}
+HERE = Path(__file__).resolve().parent
+MNIST = {"name": "mnist", "recipe": "mnist", "overrides": ["train.device=cpu"]}
 
 
-def port_overrides() -> list[str]:
-    cases = tomllib.loads((Path(__file__).parent / "speed.toml").read_text())["case"]
-    return next(case["overrides"] for case in cases if case["name"] == "cifar10-port")
+def cases() -> dict[str, dict]:
+    """textures and cifar10-port as ``benchmarks/speed.py`` builds them (random pictures stand in
+    for CIFAR), and mnist."""
+    sys.path.insert(0, str(HERE))
+    from speed import CASES
+
+    speed_cases = tomllib.loads(CASES.read_text())["case"]
+    chosen = {c["name"]: c for c in speed_cases if c["name"] in ("textures", "cifar10-port")}
+    return {"textures": chosen["textures"], "mnist": MNIST, "cifar10-port": chosen["cifar10-port"]}
 
 
 def plain_twin(descriptor: nn.Module) -> nn.Module:
@@ -77,31 +79,25 @@ def alternate(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str,
     return {name: 1e3 * statistics.median(values[1:]) for name, values in seconds.items()}
 
 
-def build(case: str, pictures: Path):
-    if case == "cifar10-port":
-        return coopkit.build(
-            "cifar10", [*port_overrides(), "data.name=arrays", f"data.path={pictures}"]
-        )
-    return coopkit.build(case, CASES[case])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "cases", nargs="*", metavar="RECIPE", help=f"of {list(CASES)} (default: all)"
+        "cases", nargs="*", metavar="RECIPE", help="textures, mnist, cifar10-port (default: all)"
     )
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
-    if unknown := set(args.cases) - set(CASES):
-        parser.error(f"unknown case(s) {sorted(unknown)}; choose from {list(CASES)}")
+    known = cases()
+    if unknown := set(args.cases) - set(known):
+        parser.error(f"unknown case(s) {sorted(unknown)}; choose from {list(known)}")
+    from speed import build_case
+
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    pictures = Path(tempfile.mkdtemp()) / "random-pictures.npy"  # CIFAR is not offline
-    np.save(pictures, np.random.default_rng(0).integers(0, 256, (256, 32, 32, 3), np.uint8))
+    scratch = Path(tempfile.mkdtemp())
     print("| recipe | what | plain (ms) | StridedConv2d (ms) | speed-up |")
     print("|---|---|---|---|---|")
-    for case in args.cases or CASES:
-        run = build(case, pictures)
+    for case in args.cases or known:
+        run = build_case(known[case], scratch)
         descriptor = run.descriptor
         twin = plain_twin(descriptor)
         first = next(m for m in descriptor.modules() if isinstance(m, StridedConv2d))
