@@ -158,6 +158,7 @@ def matmul_flops_per_second(
     a = torch.randn(size, size, device=device, generator=generator)
     b = torch.randn(size, size, device=device, generator=generator)
     torch.mm(a, b)  # warm-up
+    _synchronize(device)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -165,6 +166,17 @@ def matmul_flops_per_second(
         _synchronize(device)
         times.append(time.perf_counter() - start)
     return 2 * size**3 / statistics.median(times)
+
+
+def _tf32_settings(device: torch.device) -> dict[str, bool]:
+    """On CUDA, whether fp32 convolutions and matrix products may round to TF32 (torch's
+    defaults: convolutions yes, matrix products no): a step's FLOP/s then is not fp32's."""
+    if device.type != "cuda":
+        return {}
+    return {
+        "tf32_convolutions": bool(torch.backends.cudnn.allow_tf32),
+        "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
+    }
 
 
 def _synchronize(device: torch.device) -> None:
@@ -310,6 +322,7 @@ def _bench(run: Run, *, iterations: int, warmup: int, say: Callable[[str], None]
             "device": str(run.device),
             "precision": run.precision,
             "torch_version": torch.__version__,
+            **_tf32_settings(run.device),
         },
         rank=strategy.rank,
         distributed=distributed,

@@ -18,7 +18,8 @@ def available_devices() -> list[str]:
     return devices
 
 
-def _usable(device: torch.device) -> bool:
+def usable_device(device: torch.device) -> bool:
+    """Whether this machine has ``device`` and torch can compute on it."""
     if device.type == "cpu":
         return True
     if device.type == "cuda":
@@ -45,7 +46,7 @@ def resolve_device(name: str, field: str = "train.device") -> torch.device:
         raise UserError(
             f"{field} = {name!r} is not a device; use one of this machine's: {available}"
         ) from None
-    if not _usable(device):
+    if not usable_device(device):
         raise UserError(
             f"{field} = {name!r}: this machine has no such device; use one it has: {available}"
         )

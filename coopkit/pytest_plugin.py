@@ -1,5 +1,6 @@
 """coopkit's pytest plugin (entry point ``pytest11``, active wherever coopkit is installed): the
-``coopkit_host`` fixture, for tests that need a plugin host holding only the plugins they name.
+``coopkit_host`` fixture, for tests that need a plugin host holding only the plugins they name,
+and the ``accelerator`` fixture, for tests of what runs on a GPU.
 
 ::
 
@@ -17,9 +18,18 @@ Importing this module imports neither torch nor any plugin, so it costs pytest n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Mapping
 
 import pytest
+
+ACCELERATORS_VARIABLE = "COOPKIT_TEST_ACCELERATORS"
+
+
+def _accelerator_names() -> list[str]:
+    names = os.environ.get(ACCELERATORS_VARIABLE, "cuda")
+    return [name.strip() for name in names.split(",") if name.strip()]
 
 
 @pytest.fixture
@@ -43,3 +53,39 @@ def coopkit_host(monkeypatch: pytest.MonkeyPatch) -> Callable[..., object]:
         return host
 
     return make
+
+
+@pytest.fixture(params=_accelerator_names())
+def accelerator(request: pytest.FixtureRequest) -> Iterator[object]:
+    """The ``torch.device`` of an accelerator; the test runs once for each, and is skipped on a
+    machine without one. Which: ``COOPKIT_TEST_ACCELERATORS``, comma-separated (default
+    ``cuda``; ``mps`` for Apple GPUs, or ``cpu`` to try the accelerator tests on any machine).
+
+    On CUDA the test runs fp32 as fp32 and reproducibly: TF32 off for convolutions and matrix
+    products, cuDNN's deterministic algorithms, no autotuning.
+
+    ::
+
+        def test_my_layer_on_a_gpu(accelerator):
+            layer = MyConv3d(3, 8, 4, stride=2).to(accelerator)
+            x = torch.randn(2, 3, 8, 16, 16, device=accelerator)
+            check_layer_matches_parent(layer, nn.Conv3d, x, tolerance=1e-5)
+    """
+    import torch
+
+    from coopkit.devices import usable_device
+
+    device = torch.device(request.param)
+    if not usable_device(device):
+        pytest.skip(f"no {request.param} device on this machine")
+    with contextlib.ExitStack() as stack:
+        if device.type == "cuda":
+            matmul = torch.backends.cuda.matmul
+            allowed, matmul.allow_tf32 = matmul.allow_tf32, False
+            stack.callback(setattr, matmul, "allow_tf32", allowed)
+            stack.enter_context(
+                torch.backends.cudnn.flags(
+                    enabled=True, benchmark=False, deterministic=True, allow_tf32=False
+                )
+            )
+        yield device

@@ -53,6 +53,18 @@ def test_bench_times_each_phase_of_the_real_step_and_writes_nothing(
     assert not run.directory.path.exists()
 
 
+def test_bench_on_an_accelerator_waits_for_its_work_and_reads_its_memory(
+    host, write_recipe, accelerator, small_matmul
+):
+    run = coopkit.build(write_recipe(train={"device": str(accelerator)}), host=host)
+    result = bench(run, iterations=2, warmup=1)
+    assert result.environment["device"] == str(accelerator)
+    assert result.seconds_per_iteration > 0 and result.flops_per_iteration > 0
+    if accelerator.type == "cuda":  # the GPU's own peak, not the process's resident memory
+        assert 0 < result.peak_memory_bytes <= torch.cuda.get_device_properties(0).total_memory
+    assert 1e8 < matmul_flops_per_second(accelerator, size=256, repeats=2) < 1e16
+
+
 def test_matmul_rate_is_a_rate():
     assert 1e8 < matmul_flops_per_second(torch.device("cpu"), size=256, repeats=2) < 1e14
 

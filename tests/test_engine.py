@@ -10,6 +10,7 @@ import torch
 import coopkit
 from coopkit.engine.steps import density_shift
 from coopkit.errors import CheckpointError, UserError
+from coopkit.testing import assert_close_at_scale
 
 
 def test_coopnets_end_to_end_writes_every_output(host, write_recipe):
@@ -74,11 +75,12 @@ def test_save_load_gives_identical_samples(host, write_recipe, tmp_path):
     assert torch.equal(coopkit.load(single, host=host).generate(2, seed=1), run.generate(2, seed=1))
 
 
-def test_resume_equals_an_uninterrupted_run(host, write_recipe):
-    straight = coopkit.build(write_recipe("straight", train={"iterations": 6}), host=host)
+def check_resume_equals_an_uninterrupted_run(host, write_recipe, device: str) -> None:
+    train = {"iterations": 6, "device": device}
+    straight = coopkit.build(write_recipe("straight", train=train), host=host)
     straight.fit(progress=False)
 
-    recipe = write_recipe("split", train={"iterations": 6}, output={"checkpoint_every": 3})
+    recipe = write_recipe("split", train=train, output={"checkpoint_every": 3})
     coopkit.build(recipe, ["train.iterations=3"], host=host).fit(progress=False)
     resumed = coopkit.build(recipe, host=host).fit(progress=False, resume=True)
 
@@ -89,6 +91,34 @@ def test_resume_equals_an_uninterrupted_run(host, write_recipe):
             assert torch.equal(a[key], b[key]), f"{name}.{key} differs after resume"
     metrics = (resumed.directory.path / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(m)["iteration"] for m in metrics] == [1, 2, 3, 4, 5, 6]
+
+
+def test_resume_equals_an_uninterrupted_run(host, write_recipe):
+    check_resume_equals_an_uninterrupted_run(host, write_recipe, "cpu")
+
+
+def test_resume_equals_an_uninterrupted_run_on_an_accelerator(host, write_recipe, accelerator):
+    check_resume_equals_an_uninterrupted_run(host, write_recipe, str(accelerator))
+
+
+def test_a_run_trained_on_an_accelerator_loads_and_samples_on_the_cpu(
+    host, write_recipe, accelerator
+):
+    run = coopkit.build(write_recipe(train={"device": str(accelerator)}), host=host)
+    run.fit(progress=False)
+    assert next(run.generator.parameters()).device.type == accelerator.type
+    loaded = coopkit.load(run.directory.path, ["train.device=cpu"], host=host)
+    assert next(loaded.generator.parameters()).device.type == "cpu"
+    for name in ("descriptor", "generator"):
+        trained, restored = getattr(run, name).state_dict(), getattr(loaded, name).state_dict()
+        for key in trained:
+            assert torch.equal(trained[key].cpu(), restored[key]), f"{name}.{key}"
+    latents = loaded.generator.sample_latent(4, torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        on_cpu = loaded.generator.eval()(latents)
+        on_accelerator = run.generator.eval()(latents.to(accelerator))
+    assert_close_at_scale(on_cpu, on_accelerator.cpu())
+    assert loaded.sample(2, seed=1).isfinite().all()
 
 
 def test_an_existing_run_is_not_overwritten(host, write_recipe):

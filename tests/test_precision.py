@@ -35,9 +35,10 @@ def one_step(host, write_recipe, precision: str, **sections):
     return run.algorithm.latest_synthesis(), metrics, parameters
 
 
-def test_a_bf16_step_stays_within_tolerance_of_fp32(host, write_recipe):
-    revision32, metrics32, parameters32 = one_step(host, write_recipe, "fp32")
-    revision16, metrics16, parameters16 = one_step(host, write_recipe, "bf16")
+def check_a_bf16_step_stays_within_tolerance_of_fp32(host, write_recipe, device: str) -> None:
+    on = {"train": {"device": device}}
+    revision32, metrics32, parameters32 = one_step(host, write_recipe, "fp32", **on)
+    revision16, metrics16, parameters16 = one_step(host, write_recipe, "bf16", **on)
 
     assert revision16.dtype == torch.float32 and parameters16.dtype == torch.float32
     assert not torch.equal(revision16, revision32)  # autocast was in force
@@ -47,6 +48,16 @@ def test_a_bf16_step_stays_within_tolerance_of_fp32(host, write_recipe):
     apart = (parameters16 - parameters32).abs()
     assert float((apart <= 1e-4).float().mean()) >= PARAMETERS_CLOSE
     assert float(apart.max()) <= PARAMETER_TOLERANCE
+
+
+def test_a_bf16_step_stays_within_tolerance_of_fp32(host, write_recipe):
+    check_a_bf16_step_stays_within_tolerance_of_fp32(host, write_recipe, "cpu")
+
+
+def test_a_bf16_step_on_an_accelerator_stays_within_tolerance_of_fp32(
+    host, write_recipe, accelerator
+):
+    check_a_bf16_step_stays_within_tolerance_of_fp32(host, write_recipe, str(accelerator))
 
 
 def test_a_net_updated_twice_in_one_step_is_run_with_its_new_weights(host, write_recipe):

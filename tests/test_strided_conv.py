@@ -166,3 +166,38 @@ def test_keeps_its_fast_input_gradient_under_bf16_autocast(axes):
 def test_unsupported_settings_are_refused(settings):
     with pytest.raises(ValueError, match="needs groups=1"):
         StridedConv2d(3, 6, 3, stride=2, **settings)
+
+
+@pytest.mark.parametrize("axes", [2, 3])
+def test_on_an_accelerator_the_layer_computes_what_it_computes_on_the_cpu(axes, accelerator):
+    """Off the CPU the layer is its parent (the phase form was measured only on the CPU): its
+    output and gradients there equal the CPU's phase-form ones."""
+    torch.manual_seed(0)
+    strided, parent = STRIDED[axes]
+    layer = strided(3, 8, 6, stride=2, padding=2)
+    x = torch.randn(2, 3, *(8, 10, 10)[-axes:])
+    probe = torch.randn(2, 8, *(4, 5, 5)[-axes:])
+    results = []
+    for device in (torch.device("cpu"), accelerator):
+        on_device = layer.to(device)
+        x_ = x.to(device).requires_grad_()
+        y = on_device(x_)
+        grads = torch.autograd.grad((y * probe.to(device)).sum(), [x_, *on_device.parameters()])
+        results.append([t.detach().cpu() for t in (y, *grads)])
+    for on_cpu, on_accelerator in zip(*results, strict=True):
+        assert_close_at_scale(on_accelerator, on_cpu)
+    check_layer_matches_parent(layer.to(accelerator), parent, x.to(accelerator))
+
+
+@pytest.mark.parametrize("axes", [2, 3])
+def test_the_phase_form_input_gradient_holds_on_an_accelerator(axes, accelerator):
+    torch.manual_seed(0)
+    weight = torch.randn(8, 3, *(5, 6, 6)[-axes:], device=accelerator)
+    x = torch.randn(2, 3, *(9, 12, 11)[-axes:], device=accelerator, requires_grad=True)
+    convolution = {2: torch.nn.functional.conv2d, 3: torch.nn.functional.conv3d}[axes]
+    y = convolution(x, weight, stride=2, padding=2)
+    grad_output = torch.randn_like(y)
+    (expected,) = torch.autograd.grad(y, x, grad_output)
+    grad = strided_conv_input_grad(grad_output, weight, x.shape[2:], (2,) * axes, (2,) * axes)
+    assert grad.device == x.device
+    assert_close_at_scale(grad, expected)

@@ -36,7 +36,7 @@ def check_layer_matches_parent(
     for forward in (layer.forward, lambda x: parent.forward(layer, x)):
         x_ = x.clone().requires_grad_()
         y = forward(x_)
-        probe = torch.randn(y.shape, generator=torch.Generator().manual_seed(1))
+        probe = torch.randn(y.shape, generator=torch.Generator().manual_seed(1)).to(y.device)
         grads = torch.autograd.grad((y * probe).sum(), [x_, *parameters], retain_graph=True)
         results.append([y.detach(), *grads])
         if second_order:

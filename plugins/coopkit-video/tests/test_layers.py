@@ -167,6 +167,34 @@ def test_phase_transposed_conv_equals_conv_transpose3d(
     check_layer_matches_parent(layer, nn.ConvTranspose3d, torch.randn(batch, channels, *size))
 
 
+FAST_LAYERS_AT_RECIPE_SHAPES = [  # layer, its parent, input shape: the dyntex nets' layers
+    (
+        lambda: SpatiallyFullyConnectedConv3d(12, 5, (3, 6, 6), padding=(1, 0, 0)),
+        nn.Conv3d,
+        (2, 12, 8, 6, 6),
+    ),
+    (
+        lambda: SpatiallyFullyConnectedConvTranspose3d(
+            16, 8, (4, 6, 6), stride=(2, 1, 1), padding=(1, 0, 0)
+        ),
+        nn.ConvTranspose3d,
+        (2, 16, 4, 1, 1),
+    ),
+    (
+        lambda: PhaseConvTranspose3d(8, 3, (3, 4, 4), stride=(1, 2, 2), padding=(1, 1, 1)),
+        nn.ConvTranspose3d,
+        (2, 8, 5, 6, 7),
+    ),
+]
+
+
+@pytest.mark.parametrize(("build", "parent", "shape"), FAST_LAYERS_AT_RECIPE_SHAPES)
+def test_each_fast_layer_equals_its_parent_on_an_accelerator(build, parent, shape, accelerator):
+    torch.manual_seed(0)
+    layer = build().to(accelerator)
+    check_layer_matches_parent(layer, parent, torch.randn(shape, device=accelerator))
+
+
 def test_phase_transposed_conv_parameters_fallback_and_refusals():
     torch.manual_seed(0)
     layer = PhaseConvTranspose3d(4, 3, 4, stride=2, padding=1)
@@ -214,14 +242,15 @@ def plain_twin(model: nn.Module, build: Callable[[], nn.Module], monkeypatch) ->
     return twin
 
 
-def test_descriptor_at_recipe_size_matches_plain_layers(monkeypatch):
+def check_descriptor_at_recipe_size(monkeypatch, device: torch.device) -> None:
     torch.manual_seed(0)
     params = STDescriptorParams(channels=[120, 30, 10], reference_std=0.016)
     model = SpatioTemporalDescriptor(params, DYNTEX_SHAPE)
     assert isinstance(model.net[0], StridedConv3d)
     assert isinstance(model.net[2], SpatiallyFullyConnectedConv3d)
     plain = plain_twin(model, lambda: SpatioTemporalDescriptor(params, DYNTEX_SHAPE), monkeypatch)
-    y = torch.rand(2, *DYNTEX_SHAPE) * 2 - 1
+    model, plain = model.to(device), plain.to(device)
+    y = (torch.rand(2, *DYNTEX_SHAPE) * 2 - 1).to(device)
     outputs = []
     for net in (model, plain):  # f and its gradient, the part of the Langevin drift the net gives
         y_ = y.clone().requires_grad_()  # (the reference's ||Y||²/2s² would swamp it at init)
@@ -231,6 +260,14 @@ def test_descriptor_at_recipe_size_matches_plain_layers(monkeypatch):
     # oneDNN's convolution, summing 345,600 products per output, is itself ~2e-5 from float64
     for fast, reference in zip(*outputs, strict=True):
         assert_close_at_scale(fast, reference, tolerance=1e-4)
+
+
+def test_descriptor_at_recipe_size_matches_plain_layers(monkeypatch):
+    check_descriptor_at_recipe_size(monkeypatch, torch.device("cpu"))
+
+
+def test_descriptor_at_recipe_size_matches_plain_layers_on_an_accelerator(monkeypatch, accelerator):
+    check_descriptor_at_recipe_size(monkeypatch, accelerator)
 
 
 @pytest.mark.parametrize(("kernel", "even_taps"), [(5, False), (6, True), (4, True)])
@@ -277,7 +314,7 @@ def test_first_and_last_frames_and_the_border_fade_only_with_zero_edges(edges):
         assert (edge_rms > 0.75).all(), edge_rms
 
 
-def test_generator_at_recipe_size_matches_plain_layers(monkeypatch):
+def check_generator_at_recipe_size(monkeypatch, device: torch.device) -> None:
     torch.manual_seed(0)
     params = STGeneratorParams(
         latent_channels=5,
@@ -291,13 +328,22 @@ def test_generator_at_recipe_size_matches_plain_layers(monkeypatch):
     assert isinstance(model.net[-2], PhaseConvTranspose3d)
     assert type(model.net[6]) is nn.ConvTranspose3d  # 128 → 64: the parent's kernel is faster
     plain = plain_twin(model, lambda: SpatioTemporalGenerator(params, DYNTEX_SHAPE), monkeypatch)
-    x = model.sample_latent(2)
+    model, plain = model.to(device), plain.to(device)
+    x = model.sample_latent(2).to(device)
     outputs = []
     for net in (model, plain):  # G0/G2's forward, batch norm on batch statistics
         net.train()
         with torch.no_grad():
             outputs.append(net(x))
     assert_close_at_scale(*outputs, tolerance=1e-4)
+
+
+def test_generator_at_recipe_size_matches_plain_layers(monkeypatch):
+    check_generator_at_recipe_size(monkeypatch, torch.device("cpu"))
+
+
+def test_generator_at_recipe_size_matches_plain_layers_on_an_accelerator(monkeypatch, accelerator):
+    check_generator_at_recipe_size(monkeypatch, accelerator)
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 import coopkit
 from coopkit.cli import app_with_plugins
 from coopkit.errors import DataError, RecipeError
+from coopkit.evaluation import evaluate
 from coopkit.plugins import default_host
 from coopkit.recipe import load_recipe, resolve_components
 from coopkit.testing import check_data_source, check_energy_model, check_latent_model
@@ -317,6 +318,26 @@ def test_dyntex_runs_samples_and_evaluates_beside_lds(tmp_path, monkeypatch):
     beside = coopkit_cli("evaluate", lone, "--metric", "psnr", "--baseline", "none")
     assert beside.returncode == 0, beside.stderr
     assert (lone.parent / "evaluation.json").exists() and not (tmp_path / "runs").exists()
+
+
+def test_dyntex_trains_writes_and_evaluates_on_an_accelerator(tmp_path, accelerator):
+    small = [
+        "train.iterations=2",
+        "data.frames=8",
+        "data.size=16",
+        "sampler.steps=2",
+        "generator.upsampling_channels=[4]",
+        "descriptor.channels=[6, 4, 2]",
+        f"train.device={accelerator}",
+        f"output.dir={tmp_path / 'run'}",
+    ]
+    run = coopkit.build("dyntex", small).fit(progress=False)
+    assert next(run.descriptor.parameters()).device.type == accelerator.type
+    assert Image.open(tmp_path / "run" / "samples" / "iter_0000002_S2_revision.gif").n_frames == 8
+    table = evaluate(run, ["psnr", "ssim", "motion", "chain-diversity"], n=2).as_dict()
+    for method in table.values():
+        for figures in method.values():
+            assert np.isfinite(figures["mean"])
 
 
 def test_a_video_file_trains_like_the_procedural_clip(tmp_path):
