@@ -30,7 +30,7 @@ from torch import nn
 from coopkit.core import StridedConv2d
 
 HERE = Path(__file__).resolve().parent
-MNIST = {"name": "mnist", "recipe": "mnist", "overrides": ["train.device=cpu"]}
+MNIST = {"name": "mnist", "recipe": "mnist"}
 
 
 def cases() -> dict[str, dict]:

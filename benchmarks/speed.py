@@ -3,6 +3,7 @@
     python benchmarks/speed.py                       # every case, 1 thread, 3 iterations each
     python benchmarks/speed.py --only dyntex --iterations 5 --threads 2
     python benchmarks/speed.py --json runs/speed.json
+    python benchmarks/speed.py --device cuda --only dyntex-paper cifar10   # the paper's scale
 
 Each case is a registered recipe with overrides (and, where the data is not available offline,
 random pictures of the right shape in place of its ``[data]``). The table gives seconds per
@@ -37,7 +38,7 @@ def random_images(folder: Path, count: int, size: int, channels: int) -> Path:
     return path
 
 
-def build_case(case: dict, scratch: Path):
+def build_case(case: dict, scratch: Path, device: str = "cpu"):
     host = default_host()
     recipe = load_recipe(case["recipe"], None, host.registries.recipes)
     data = recipe.model_dump(exclude_none=True)
@@ -46,7 +47,8 @@ def build_case(case: dict, scratch: Path):
         if spec.pop("name") != "random-images":
             raise SystemExit(f"{case['name']}: unknown data kind in speed.toml")
         data["data"] = {"name": "arrays", "path": str(random_images(scratch, **spec))}
-    return coopkit.build(parse_recipe(data, recipe.source, case.get("overrides", [])))
+    overrides = [*case.get("overrides", []), f"train.device={device}"]
+    return coopkit.build(parse_recipe(data, recipe.source, overrides))
 
 
 def main() -> None:
@@ -54,17 +56,23 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="case names (default: all)")
     parser.add_argument("--iterations", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (train.device)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cases = tomllib.loads(CASES.read_text())["case"]
     if args.only:
+        unknown = set(args.only) - {case["name"] for case in cases}
+        if unknown:
+            raise SystemExit(f"no such case in speed.toml: {', '.join(sorted(unknown))}")
         cases = [case for case in cases if case["name"] in args.only]
+    else:
+        cases = [case for case in cases if not case.get("paper_scale")]
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
         for case in cases:
             print(f"… {case['name']}", file=sys.stderr)
-            run = build_case(case, Path(scratch))
+            run = build_case(case, Path(scratch), args.device)
             results[case["name"]] = bench(run, iterations=args.iterations).as_dict()
     print(
         "| case | s/iteration | GFLOP/iteration | GFLOP/s | matmul GFLOP/s | efficiency | peak GiB |"
