@@ -21,7 +21,8 @@ print("torch", torch.__version__, "CUDA", torch.version.cuda, torch.cuda.get_dev
 print("bf16:", torch.cuda.is_bf16_supported(), "coopkit", coopkit.__version__)' \
     2>&1 | tee "$OUT/environment.txt"
 timeout 200 python3 -m pytest -q -n 8 -p no:cacheprovider -rs -k accelerator \
-    tests plugins/coopkit-video/tests 2>&1 | tee "$OUT/tests.log"
+    --continue-on-collection-errors tests plugins/coopkit-image/tests plugins/coopkit-video/tests \
+    2>&1 | tee "$OUT/tests.log"
 timeout 300 python3 benchmarks/speed.py --device cuda --threads 8 --iterations 5 \
     --only dyntex-paper dyntex-paper-bf16 cifar10 cifar10-bf16 cifar10-port dyntex \
     --json "$OUT/speed.json" 2>&1 | tee "$OUT/speed.log"
