@@ -72,8 +72,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for case in cases:
             print(f"… {case['name']}", file=sys.stderr)
-            run = build_case(case, Path(scratch), args.device)
-            results[case["name"]] = bench(run, iterations=args.iterations).as_dict()
+            try:
+                run = build_case(case, Path(scratch), args.device)
+                results[case["name"]] = bench(run, iterations=args.iterations).as_dict()
+            except Exception as error:  # one case's failure keeps the others' figures
+                print(f"{case['name']}: {type(error).__name__}: {error}", file=sys.stderr)
+            if args.json:  # after every case: a run stopped midway keeps what it measured
+                args.json.write_text(json.dumps(results, indent=2))
     print(
         "| case | s/iteration | GFLOP/iteration | GFLOP/s | matmul GFLOP/s | efficiency | peak GiB |"
     )
@@ -84,8 +89,6 @@ def main() -> None:
             f"| {r['flops_per_second'] / 1e9:.1f} | {r['matmul_flops_per_second'] / 1e9:.1f} "
             f"| {r['efficiency']:.2f} | {r['peak_memory_bytes'] / 2**30:.2f} |"
         )
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

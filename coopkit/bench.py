@@ -174,9 +174,19 @@ def _tf32_settings(device: torch.device) -> dict[str, bool]:
     if device.type != "cuda":
         return {}
     return {
-        "tf32_convolutions": bool(torch.backends.cudnn.allow_tf32),
-        "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
+        "tf32_convolutions": tf32_allowed(torch.backends.cudnn.conv, torch.backends.cudnn),
+        "tf32_matmul": tf32_allowed(torch.backends.cuda.matmul, torch.backends.cuda.matmul),
     }
+
+
+def tf32_allowed(settings: object, legacy: object) -> bool:
+    """Whether TF32 may be used: torch's ``fp32_precision`` (2.9 and later) where it is set,
+    else the older ``allow_tf32`` (torch refuses to read the older flag once the newer one has
+    been set on its own)."""
+    precision = getattr(settings, "fp32_precision", "none")
+    if precision in ("tf32", "ieee"):
+        return precision == "tf32"
+    return bool(legacy.allow_tf32)  # type: ignore[attr-defined]
 
 
 def _synchronize(device: torch.device) -> None:
@@ -292,6 +302,7 @@ def _bench(run: Run, *, iterations: int, warmup: int, say: Callable[[str], None]
         for phase in PHASES:
             if f"seconds_{phase}" in metrics:
                 phase_seconds[phase].append(metrics[f"seconds_{phase}"])
+    peak_memory = peak_memory_bytes(run.device)  # before the matrix product's own matrices
     strategy, train = run.strategy, run.recipe.train
     distributed = None
     if strategy.distributed:
@@ -300,7 +311,7 @@ def _bench(run: Run, *, iterations: int, warmup: int, say: Callable[[str], None]
             seconds_per_iteration=statistics.median(totals),
             chains=strategy.share(train.chains),
             examples=strategy.share(train.batch_size),
-            peak_memory_bytes=peak_memory_bytes(run.device),
+            peak_memory_bytes=peak_memory,
         )
         distributed = DistributedFigures(strategy.gather_objects(mine))
     say("measuring the matrix product")
@@ -315,7 +326,7 @@ def _bench(run: Run, *, iterations: int, warmup: int, say: Callable[[str], None]
         seconds_per_iteration=statistics.median(totals),
         flops_per_iteration=sum(flops.values()),
         matmul_flops_per_second=matmul_flops_per_second(run.device),
-        peak_memory_bytes=peak_memory_bytes(run.device),
+        peak_memory_bytes=peak_memory,
         phases=phases,
         environment={
             "threads": torch.get_num_threads(),

@@ -80,12 +80,28 @@ def accelerator(request: pytest.FixtureRequest) -> Iterator[object]:
         pytest.skip(f"no {request.param} device on this machine")
     with contextlib.ExitStack() as stack:
         if device.type == "cuda":
-            matmul = torch.backends.cuda.matmul
-            allowed, matmul.allow_tf32 = matmul.allow_tf32, False
-            stack.callback(setattr, matmul, "allow_tf32", allowed)
-            stack.enter_context(
-                torch.backends.cudnn.flags(
-                    enabled=True, benchmark=False, deterministic=True, allow_tf32=False
-                )
-            )
+            stack.enter_context(_fp32_as_fp32_and_deterministic(torch))
         yield device
+
+
+@contextlib.contextmanager
+def _fp32_as_fp32_and_deterministic(torch) -> Iterator[None]:  # noqa: ANN001 (torch, lazily)
+    """TF32 off for CUDA convolutions and matrix products, cuDNN deterministic, no autotuning;
+    restored afterwards. torch 2.9 and later say it with ``fp32_precision`` (and refuse the
+    older flags once that is set)."""
+    backends = torch.backends
+    if hasattr(backends.cudnn, "conv") and hasattr(backends.cudnn.conv, "fp32_precision"):
+        settings = [(backends.cudnn.conv, "fp32_precision", "ieee")]
+        settings += [(backends.cuda.matmul, "fp32_precision", "ieee")]
+    else:
+        settings = [(backends.cudnn, "allow_tf32", False)]
+        settings += [(backends.cuda.matmul, "allow_tf32", False)]
+    settings += [(backends.cudnn, "deterministic", True), (backends.cudnn, "benchmark", False)]
+    before = [getattr(owner, name) for owner, name, _ in settings]
+    try:
+        for owner, name, value in settings:
+            setattr(owner, name, value)
+        yield
+    finally:
+        for (owner, name, _), value in zip(settings, before, strict=True):
+            setattr(owner, name, value)

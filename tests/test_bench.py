@@ -62,6 +62,7 @@ def test_bench_on_an_accelerator_waits_for_its_work_and_reads_its_memory(
     assert result.seconds_per_iteration > 0 and result.flops_per_iteration > 0
     if accelerator.type == "cuda":  # the GPU's own peak, not the process's resident memory
         assert 0 < result.peak_memory_bytes <= torch.cuda.get_device_properties(0).total_memory
+        assert result.environment["tf32_convolutions"] is False  # the fixture turned TF32 off
     assert 1e8 < matmul_flops_per_second(accelerator, size=256, repeats=2) < 1e16
 
 

@@ -16,7 +16,8 @@ from coopkit.samplers.mala import MALA
 # bfloat16 keeps 8 significant bits: one rounding is ≤ 2⁻⁸ ≈ 0.4 % relative. After one step of
 # the tiny recipe (3 Langevin steps through 2 convolutions, Adam at 1e-3) the results agree to:
 REVISION_TOLERANCE = 0.02  # max |Δ| of the revised examples (data in [−1, 1])
-LOSS_TOLERANCE = 0.1  # relative, the descriptor's and the generator's losses
+LOSS_TOLERANCE = 0.1  # relative, the descriptor's and the generator's losses,
+LOSS_FLOOR = 0.03  # or absolute: bf16's error in a loss is about 0.01 whatever the loss's size
 # Adam's first step moves each parameter by the learning rate (1e-3) times the sign of its
 # gradient: where a gradient near 0 changes sign in bf16, the two steps differ by 2e-3.
 PARAMETERS_CLOSE = 0.95  # share of the parameters within 1e-4 of fp32's after the step
@@ -44,7 +45,9 @@ def check_a_bf16_step_stays_within_tolerance_of_fp32(host, write_recipe, device:
     assert not torch.equal(revision16, revision32)  # autocast was in force
     assert float((revision16 - revision32).abs().max()) <= REVISION_TOLERANCE
     for loss in ("descriptor_loss", "generator_loss"):
-        assert metrics16[loss] == pytest.approx(metrics32[loss], rel=LOSS_TOLERANCE), loss
+        assert metrics16[loss] == pytest.approx(
+            metrics32[loss], rel=LOSS_TOLERANCE, abs=LOSS_FLOOR
+        ), loss
     apart = (parameters16 - parameters32).abs()
     assert float((apart <= 1e-4).float().mean()) >= PARAMETERS_CLOSE
     assert float(apart.max()) <= PARAMETER_TOLERANCE

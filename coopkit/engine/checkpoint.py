@@ -166,7 +166,10 @@ class TrainingState:
     part: ``descriptor.`` and ``generator.`` (weights), ``optimizer.<net>.`` (Adam's moments; its
     other values as JSON metadata), ``algorithm.`` (persistent chains, latents), ``sampler.`` and
     ``teacher.`` (adapted step sizes), ``rng.`` (the data order, the algorithm's draws and torch's
-    global generator). Restoring it and training on is bit-identical to never having stopped."""
+    global generator, and on CUDA the device's). Restoring it and training on is bit-identical to
+    never having stopped — on a GPU where its kernels are deterministic (cuDNN's
+    ``deterministic``; some CUDA backward passes, such as replicate padding's and trilinear
+    upsampling's, add atomically and are not)."""
 
     nets: dict[str, torch.nn.Module]  # "descriptor", "generator": those the algorithm has
     optimizers: dict[str, torch.optim.Optimizer]  # by net
@@ -192,6 +195,8 @@ class TrainingState:
         tensors["rng.data"] = self.data_rng.get_state()
         tensors["rng.engine"] = self.engine_rng.get_state()
         tensors["rng.torch"] = torch.get_rng_state()
+        if self.engine_rng.device.type == "cuda":  # dropout and other draws from the device's own
+            tensors["rng.torch_cuda"] = torch.cuda.get_rng_state(self.engine_rng.device)
         metadata = {
             "iteration": iteration,
             "device_type": self.engine_rng.device.type,
@@ -223,6 +228,8 @@ class TrainingState:
             else:  # a CUDA generator's state means nothing on the CPU and vice versa
                 self.engine_rng.manual_seed(self.seed + 1 + restored.iteration)
             torch.set_rng_state(tensors["rng.torch"])
+            if "rng.torch_cuda" in tensors and self.engine_rng.device.type == "cuda":
+                torch.cuda.set_rng_state(tensors["rng.torch_cuda"], self.engine_rng.device)
         except (KeyError, RuntimeError, ValueError) as error:
             raise CheckpointError(
                 f"{source}: does not match this recipe's components ({error}). Was the recipe "
