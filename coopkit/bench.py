@@ -174,7 +174,9 @@ def _tf32_settings(device: torch.device) -> dict[str, bool]:
     if device.type != "cuda":
         return {}
     return {
-        "tf32_convolutions": tf32_allowed(torch.backends.cudnn.conv, torch.backends.cudnn),
+        "tf32_convolutions": tf32_allowed(
+            getattr(torch.backends.cudnn, "conv", None), torch.backends.cudnn
+        ),
         "tf32_matmul": tf32_allowed(torch.backends.cuda.matmul, torch.backends.cuda.matmul),
     }
 

@@ -90,6 +90,7 @@ def _fp32_as_fp32_and_deterministic(torch) -> Iterator[None]:  # noqa: ANN001 (t
     restored afterwards. torch 2.9 and later say it with ``fp32_precision`` (and refuse the
     older flags once that is set)."""
     backends = torch.backends
+    settings: list[tuple[object, str, object]]
     if hasattr(backends.cudnn, "conv") and hasattr(backends.cudnn.conv, "fp32_precision"):
         settings = [(backends.cudnn.conv, "fp32_precision", "ieee")]
         settings += [(backends.cuda.matmul, "fp32_precision", "ieee")]
