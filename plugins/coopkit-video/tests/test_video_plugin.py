@@ -256,18 +256,19 @@ def coopkit_cli(*args: object) -> SimpleNamespace:
     return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
 
 
+SMALL_DYNTEX = [
+    "train.iterations=2",
+    "data.frames=8",
+    "data.size=16",
+    "sampler.steps=2",
+    "generator.upsampling_channels=[4]",
+    "descriptor.channels=[6, 4, 2]",
+]
+
+
 def test_dyntex_runs_samples_and_evaluates_beside_lds(tmp_path, monkeypatch):
     out = tmp_path / "run"
-    small = [
-        "train.iterations=2",
-        "data.frames=8",
-        "data.size=16",
-        "sampler.steps=2",
-        "generator.upsampling_channels=[4]",
-        "descriptor.channels=[6, 4, 2]",
-        f"output.dir={out}",
-    ]
-    trained = coopkit_cli("run", "dyntex", *small, "--no-progress")
+    trained = coopkit_cli("run", "dyntex", *SMALL_DYNTEX, f"output.dir={out}", "--no-progress")
     assert trained.returncode == 0, trained.stderr
     samples = {p.name for p in (out / "samples").iterdir()}
     assert {
@@ -321,16 +322,7 @@ def test_dyntex_runs_samples_and_evaluates_beside_lds(tmp_path, monkeypatch):
 
 
 def test_dyntex_trains_writes_and_evaluates_on_an_accelerator(tmp_path, accelerator):
-    small = [
-        "train.iterations=2",
-        "data.frames=8",
-        "data.size=16",
-        "sampler.steps=2",
-        "generator.upsampling_channels=[4]",
-        "descriptor.channels=[6, 4, 2]",
-        f"train.device={accelerator}",
-        f"output.dir={tmp_path / 'run'}",
-    ]
+    small = [*SMALL_DYNTEX, f"train.device={accelerator}", f"output.dir={tmp_path / 'run'}"]
     run = coopkit.build("dyntex", small).fit(progress=False)
     assert next(run.descriptor.parameters()).device.type == accelerator.type
     assert Image.open(tmp_path / "run" / "samples" / "iter_0000002_S2_revision.gif").n_frames == 8
